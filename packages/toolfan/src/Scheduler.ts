@@ -1,0 +1,278 @@
+/**
+ * The `Scheduler` service runs tasks in parallel under a concurrency cap, with
+ * per-attempt timeouts, retries, priorities and per-group caps, and returns one
+ * {@link TaskResult} per task. `run` never fails.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { InvalidOption } from "./InvalidOption.js"
+import * as internal from "./internal/scheduler.js"
+import * as validate from "./internal/validate.js"
+import * as Task from "./Task.js"
+import type * as TaskResult from "./TaskResult.js"
+
+/**
+ * Options of a scheduler.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Most task attempts in flight at once, across every run that shares this
+   * scheduler. An integer ≥ 1, or `Infinity`. Default: `10`.
+   */
+  readonly maxConcurrency?: number | undefined
+  /**
+   * Per-group caps: `{ search: 2 }` lets at most 2 tasks of group `"search"`
+   * run at once (they also count against `maxConcurrency`). A task waiting for
+   * its group holds no global slot. Tasks whose group is not listed have no
+   * cap of their own. Each cap: an integer ≥ 1, or `Infinity`. Default: `{}`.
+   */
+  readonly groups?: Readonly<Record<string, number>> | undefined
+}
+
+/**
+ * Options of one run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /**
+   * Time limit for the whole run, from its start. At the deadline `run`
+   * returns every result: unfinished tasks (running, queued or backing off)
+   * are interrupted — their signals aborted and finalizers run before `run`
+   * returns — and reported as `TaskInterrupted` with reason `"deadline"`.
+   * A positive duration; default: none.
+   */
+  readonly deadline?: import("effect/Duration").DurationInput | undefined
+}
+
+/**
+ * A snapshot of a scheduler's load.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  /** Attempts in flight (holding a slot). */
+  readonly active: number
+  /** Tasks waiting for a slot, including those waiting for their group's cap. */
+  readonly pending: number
+  /** Tasks waiting out a retry backoff (they hold no slot). */
+  readonly delayed: number
+}
+
+/**
+ * The results of a list of tasks, position by position: a tuple of tasks gives
+ * a tuple of typed results.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Results<T extends ReadonlyArray<Task.Any>> = {
+  -readonly [K in keyof T]: TaskResult.TaskResult<Task.Success<T[K]>, Task.Error<T[K]>>
+}
+
+/**
+ * The scheduler's operations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Runs the tasks and returns one result per task, in input order. Never
+   * fails: failures, timeouts, defects and interruptions are in the results.
+   * Interrupting the returned effect interrupts the run's tasks (finalizers
+   * run, signals are aborted) and frees their slots.
+   *
+   * Nested runs: a run started from inside a task of the same scheduler
+   * borrows that task's slot (and group place) while it runs, so nested runs
+   * never deadlock on the cap; the task takes the slot back, ahead of waiting
+   * tasks, when the nested run ends. A task waiting on a nested run does not
+   * count towards `maxConcurrency`.
+   */
+  readonly run: <const T extends ReadonlyArray<Task.Any>>(
+    tasks: T,
+    options?: RunOptions | undefined
+  ) => Effect.Effect<Results<T>, never, Task.Context<T[number]>>
+  /**
+   * Runs the tasks and emits each result as it settles (completion order).
+   * Ending the stream early interrupts the tasks still running.
+   */
+  readonly stream: <T extends Task.Any>(
+    tasks: ReadonlyArray<T>,
+    options?: RunOptions | undefined
+  ) => Stream.Stream<TaskResult.TaskResult<Task.Success<T>, Task.Error<T>>, never, Task.Context<T>>
+  /** The current load. */
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The scheduler service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Scheduler extends Context.Tag("toolfan/Scheduler")<Scheduler, Service>() {}
+
+const checkOptions = (where: string, options: Options | undefined): { max: number; groups: Record<string, number> } => {
+  const o = options === undefined ? {} : validate.record(where, "options", options) as Options
+  const max = o.maxConcurrency === undefined ? 10 : validate.integer(where, "maxConcurrency", o.maxConcurrency, 1, true)
+  const groups: Record<string, number> = {}
+  if (o.groups !== undefined) {
+    for (const [name, cap] of Object.entries(validate.record(where, "groups", o.groups))) {
+      groups[name] = validate.integer(where, `groups.${name}`, cap, 1, true)
+    }
+  }
+  return { max, groups }
+}
+
+const checkTasks = (where: string, tasks: unknown): ReadonlyArray<Task.Any> => {
+  if (!Array.isArray(tasks)) return validate.invalid(where, "tasks", "an array of tasks", tasks, "type")
+  for (let i = 0; i < tasks.length; i++) {
+    if (!Task.isTask(tasks[i])) validate.invalid(where, `tasks[${i}]`, "a Task (made with Task.make)", tasks[i], "type")
+  }
+  return tasks
+}
+
+const checkRunOptions = (where: string, options: RunOptions | undefined): number => {
+  if (options === undefined) return Number.POSITIVE_INFINITY
+  const o = validate.record(where, "options", options) as RunOptions
+  return o.deadline === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "deadline", o.deadline)
+}
+
+/**
+ * Makes a scheduler that lives as long as the scope. Closing the scope
+ * interrupts what is still running or queued (reported as `TaskInterrupted`
+ * with reason `"shutdown"`) and waits for it to settle; later runs report
+ * every task interrupted.
+ *
+ * Fails with `InvalidOption` if an option is invalid.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options?: Options | undefined): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { groups, max } = yield* Effect.try({
+      try: () => checkOptions("Scheduler.make", options),
+      catch: (e) => e as InvalidOption
+    })
+    const clock = yield* Effect.clock
+    const runtime = yield* Effect.runtime<never>()
+    const impl = new internal.SchedulerImpl(max, groups, clock, runtime)
+    yield* Effect.addFinalizer(() => impl.shutdown())
+    return makeService(impl)
+  })
+
+const makeService = (impl: internal.SchedulerImpl): Service => {
+  const runWith = (
+    tasks: ReadonlyArray<Task.Any>,
+    options: internal.RunOptions
+  ): Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>, never, any> => {
+    if (tasks.length === 0) return Effect.sync(() => [])
+    const body = Effect.flatMap(Effect.runtime<any>(), (runtime) =>
+      Effect.async<Array<TaskResult.TaskResult<unknown, unknown>>>((resume) => {
+        const run = new internal.Run(impl, internal.workerRuntime(runtime), options, tasks.length)
+        run.onDone = () => resume(Effect.succeed(run.results))
+        impl.start(run, tasks)
+        return Effect.async<void>((settled) => {
+          if (run.remaining === 0) return settled(Effect.void)
+          run.onDone = () => settled(Effect.void)
+          impl.cancel(run, "interrupted")
+        })
+      }))
+    return Effect.flatMap(FiberRef.get(internal.currentWorker), (worker) => {
+      const lent = impl.lend(worker)
+      return lent === undefined ? body : Effect.zipLeft(body, impl.reclaim(lent))
+    })
+  }
+  return Scheduler.of({
+    run: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
+      checkTasks("Scheduler.run", tasks)
+      const deadlineMs = checkRunOptions("Scheduler.run", options)
+      return runWith(tasks, { deadlineMs })
+    }) as Service["run"],
+    stream: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
+      checkTasks("Scheduler.stream", tasks)
+      const deadlineMs = checkRunOptions("Scheduler.stream", options)
+      if (tasks.length === 0) return Stream.empty
+      return Stream.unwrapScoped(Effect.gen(function*() {
+        const queue = yield* Queue.unbounded<TaskResult.TaskResult<unknown, unknown>>()
+        yield* Effect.forkScoped(runWith(tasks, { deadlineMs, onResult: (r) => queue.unsafeOffer(r) }))
+        return Stream.take(Stream.fromQueue(queue), tasks.length)
+      }))
+    }) as Service["stream"],
+    stats: Effect.sync(() => impl.stats())
+  })
+}
+
+/**
+ * A layer providing a {@link Scheduler} built with {@link make}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Scheduler, Task } from "toolfan"
+ *
+ * const program = Scheduler.run([
+ *   Task.make("a", Effect.succeed(1)),
+ *   Task.make("b", Effect.succeed("two"))
+ * ])
+ * Effect.runPromise(program.pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 8 }))))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: Options | undefined): Layer.Layer<Scheduler, InvalidOption> =>
+  Layer.scoped(Scheduler, make(options))
+
+/**
+ * Runs tasks with the `Scheduler` from the context. See {@link Service.run}.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const run = <const T extends ReadonlyArray<Task.Any>>(
+  tasks: T,
+  options?: RunOptions | undefined
+): Effect.Effect<Results<T>, never, Scheduler | Task.Context<T[number]>> => {
+  checkTasks("Scheduler.run", tasks)
+  checkRunOptions("Scheduler.run", options)
+  return Effect.flatMap(Scheduler, (s) => s.run(tasks, options))
+}
+
+/**
+ * Streams results in completion order with the `Scheduler` from the context.
+ * See {@link Service.stream}.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stream = <T extends Task.Any>(
+  tasks: ReadonlyArray<T>,
+  options?: RunOptions | undefined
+): Stream.Stream<TaskResult.TaskResult<Task.Success<T>, Task.Error<T>>, never, Scheduler | Task.Context<T>> => {
+  checkTasks("Scheduler.stream", tasks)
+  checkRunOptions("Scheduler.stream", options)
+  return Stream.unwrap(Effect.map(Scheduler, (s) => s.stream(tasks, options)))
+}
+
+/**
+ * The load of the `Scheduler` from the context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stats: Effect.Effect<Stats, never, Scheduler> = Effect.flatMap(Scheduler, (s) => s.stats)

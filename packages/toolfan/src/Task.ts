@@ -1,0 +1,313 @@
+/**
+ * A task is one tool call to run: a name, an `Effect`, and the policies that
+ * keep it safe (timeout, retries and their backoff, priority, group). A task is
+ * a description — nothing runs until a `Scheduler` runs it, and the same task
+ * can be run any number of times.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
+import * as validate from "./internal/validate.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("toolfan/Task")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A named unit of work with its policies. `A` is the value it produces, `E` its
+ * typed failure, `R` the services its effect needs (provided where the task is
+ * run).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Task<out A, out E = never, out R = never> extends Pipeable {
+  readonly [TypeId]: {
+    readonly _A: (_: never) => A
+    readonly _E: (_: never) => E
+    readonly _R: (_: never) => R
+  }
+  /** The task's name, used in results, errors and spans. */
+  readonly name: string
+  /** The work of one attempt. */
+  readonly effect: Effect.Effect<A, E, R>
+  /** Per-attempt timeout, or `undefined` for none. */
+  readonly timeout: Duration.Duration | undefined
+  /** Extra attempts after the first one fails (0 = no retry). */
+  readonly retries: number
+  /** Higher starts first among waiting tasks. */
+  readonly priority: number
+  /** The group whose own cap or limit applies, if any. */
+  readonly group: string | undefined
+  /** @internal */
+  readonly timeoutMs: number
+  /** @internal */
+  readonly schedule: Schedule.Schedule<unknown, any, never>
+  /** @internal */
+  readonly retryWhile: ((error: any) => boolean) | undefined
+}
+
+/**
+ * A task of any type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Any = Task<any, any, any>
+
+/**
+ * The value type of a task.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Success<T> = T extends Task<infer A, infer _E, infer _R> ? A : never
+
+/**
+ * The failure type of a task.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Error<T> = T extends Task<infer _A, infer E, infer _R> ? E : never
+
+/**
+ * The services a task needs.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Context<T> = T extends Task<infer _A, infer _E, infer R> ? R : never
+
+/**
+ * The policies of a task. Every option is checked when the task is made.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<E> {
+  /**
+   * Time limit of each attempt (a `DurationInput`: milliseconds as a number,
+   * `"5 seconds"`, a `Duration`). On expiry the attempt is interrupted, its
+   * AbortSignal aborted, and it counts as a failure for retries. Must be
+   * positive; `Infinity` means no limit. Default: no limit.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Extra attempts after a failure or a timeout (never after a defect or an
+   * interruption). An integer ≥ 0. Default: `0`.
+   */
+  readonly retries?: number | undefined
+  /**
+   * The delay before each retry. It receives the failure (`E`, or the
+   * `TaskTimedOut` of a timed-out attempt) and may also stop retrying early.
+   * The number of attempts is bounded by `retries` in any case.
+   * Default: {@link defaultSchedule} — exponential from 100 ms, factor 2,
+   * jittered, capped at 10 seconds.
+   */
+  readonly schedule?: Schedule.Schedule<unknown, any, never> | undefined
+  /**
+   * Decides which failures `E` are retried. Timeouts are retried while
+   * attempts remain. Default: every failure.
+   */
+  readonly retryWhile?: ((error: E) => boolean) | undefined
+  /**
+   * Among waiting tasks, a higher priority starts first; equal priorities start
+   * first-come-first-served. A finite number. Default: `0`.
+   */
+  readonly priority?: number | undefined
+  /**
+   * A key with its own concurrency cap (configured on the scheduler's `groups`),
+   * e.g. the tool's name. Default: none.
+   */
+  readonly group?: string | undefined
+}
+
+/**
+ * The default retry backoff: exponential from 100 ms with factor 2, jittered
+ * (each delay scaled by a random factor between 0.8 and 1.2), each delay
+ * capped at 10 seconds.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultSchedule: Schedule.Schedule<Duration.Duration, unknown> = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(10)))
+)
+
+const TaskProto = {
+  [TypeId]: { _A: (_: never) => _, _E: (_: never) => _, _R: (_: never) => _ },
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Task<unknown, unknown, unknown>) {
+    return {
+      _id: "Task",
+      name: this.name,
+      timeout: this.timeout === undefined ? undefined : Duration.format(this.timeout),
+      retries: this.retries,
+      priority: this.priority,
+      group: this.group
+    }
+  },
+  toString(this: Task<unknown, unknown, unknown>) {
+    return `Task(${this.name})`
+  }
+}
+
+const optionKeys: ReadonlySet<string> = new Set(["timeout", "retries", "schedule", "retryWhile", "priority", "group"])
+
+/** @internal */
+export const unsafeMake = <A, E, R>(
+  where: string,
+  name: unknown,
+  effect: Effect.Effect<A, E, R>,
+  options: Options<E> | undefined
+): Task<A, E, R> => {
+  validate.nonEmptyString(where, "name", name)
+  const o = options === undefined ? {} : validate.record(where, "options", options) as Options<E>
+  for (const key of Object.keys(o)) {
+    if (!optionKeys.has(key)) {
+      validate.invalid(where, `options.${key}`, `one of ${[...optionKeys].join(", ")} (unknown option)`, key, "type")
+    }
+  }
+  const timeoutMs = o.timeout === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "timeout", o.timeout)
+  const retries = o.retries === undefined ? 0 : validate.integer(where, "retries", o.retries, 0, false)
+  const priority = o.priority === undefined ? 0 : validate.finiteNumber(where, "priority", o.priority)
+  const group = o.group === undefined ? undefined : validate.nonEmptyString(where, "group", o.group)
+  const retryWhile = o.retryWhile === undefined ? undefined : validate.func<(e: E) => boolean>(where, "retryWhile", o.retryWhile)
+  if (o.schedule !== undefined && !Schedule.isSchedule(o.schedule)) {
+    validate.invalid(where, "schedule", "a Schedule", o.schedule, "type")
+  }
+  const task = Object.create(TaskProto)
+  task.name = name
+  task.effect = effect
+  task.timeoutMs = timeoutMs
+  task.timeout = timeoutMs === Number.POSITIVE_INFINITY ? undefined : Duration.millis(timeoutMs)
+  task.retries = retries
+  task.priority = priority
+  task.group = group
+  task.retryWhile = retryWhile
+  task.schedule = o.schedule ?? defaultSchedule
+  return task
+}
+
+/**
+ * Makes a task from an effect. Throws an `InvalidOption` at once if the name
+ * or an option is invalid (the message names the option and the value).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "toolfan"
+ *
+ * const search = (q: string) => Effect.succeed([`result for ${q}`])
+ * const task = Task.make("web", search("agent observability"), {
+ *   timeout: "5 seconds",
+ *   retries: 2
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <A, E = never, R = never>(
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  options?: Options<E> | undefined
+): Task<A, E, R> => {
+  if (!Effect.isEffect(effect)) validate.invalid("Task.make", "effect", "an Effect", effect, "type")
+  return unsafeMake("Task.make", name, effect, options)
+}
+
+/**
+ * Makes a task from a function returning a Promise (or a plain value). The
+ * function receives an `AbortSignal` that is aborted when the attempt times
+ * out or the run is interrupted; pass it on to `fetch` and friends so the work
+ * really stops. A rejection or a synchronous throw is the task's failure
+ * (`TaskFailed`, with the thrown value as `error` and `cause`) and is retried
+ * like any failure. A function that declares no parameter gets no signal (and
+ * costs less).
+ *
+ * @example
+ * ```ts
+ * import { Task } from "toolfan"
+ *
+ * const task = Task.fromPromise(
+ *   "docs",
+ *   (signal) => fetch("https://example.com", { signal }).then((r) => r.text()),
+ *   { timeout: 3000, retries: 1 }
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromPromise = <A>(
+  name: string,
+  evaluate: (signal: AbortSignal) => PromiseLike<A> | A,
+  options?: Options<unknown> | undefined
+): Task<A, unknown> => {
+  validate.func("Task.fromPromise", "evaluate", evaluate)
+  return unsafeMake("Task.fromPromise", name, promiseEffect(evaluate), options)
+}
+
+/**
+ * The effect of one attempt of a promise-returning function. It owns its
+ * AbortController (cheaper than `Effect.tryPromise`, measured ~3.5 µs against
+ * ~5 µs per call) and creates none when the function declares no parameter.
+ *
+ * @internal
+ */
+export const promiseEffect = <A>(evaluate: (signal: AbortSignal) => PromiseLike<A> | A): Effect.Effect<A, unknown> =>
+  evaluate.length === 0
+    ? Effect.async<A, unknown>((resume) => {
+      let value: PromiseLike<A> | A
+      try {
+        value = (evaluate as () => PromiseLike<A> | A)()
+      } catch (error) {
+        resume(Effect.fail(error))
+        return
+      }
+      if (Predicate.isPromiseLike(value)) {
+        value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
+      } else {
+        resume(Effect.succeed(value))
+      }
+    })
+    : Effect.async<A, unknown>((resume) => {
+      const controller = new AbortController()
+      let value: PromiseLike<A> | A
+      try {
+        value = evaluate(controller.signal)
+      } catch (error) {
+        resume(Effect.fail(error))
+        return
+      }
+      if (Predicate.isPromiseLike(value)) {
+        value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
+        return Effect.sync(() => controller.abort())
+      }
+      resume(Effect.succeed(value))
+    })
+
+/**
+ * Whether `u` is a {@link Task}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTask = (u: unknown): u is Task<unknown, unknown, unknown> => Predicate.hasProperty(u, TypeId)

@@ -1,0 +1,129 @@
+/**
+ * The outcome of one task in a run. A `TaskResult` never throws: it holds the
+ * value or the {@link TaskError}, plus how many attempts were made and how long
+ * the task ran and waited.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import type { TaskError } from "./TaskError.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("toolfan/TaskResult")
+
+interface Common<A, E> {
+  readonly [TypeId]: typeof TypeId
+  /** The task's name. */
+  readonly name: string
+  /** The outcome as an `Either`: `Right(value)` or `Left(TaskError)`. */
+  readonly result: Either.Either<A, TaskError<E>>
+  /** Attempts made (0 if the task never started). */
+  readonly attempts: number
+  /** Milliseconds from the first attempt's start to the settlement (0 if it never started). */
+  readonly durationMs: number
+  /** Milliseconds spent queued for a slot, summed over attempts. */
+  readonly waitMs: number
+}
+
+/**
+ * A task that produced its value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Success<A, E = never> extends Common<A, E> {
+  readonly ok: true
+  readonly value: A
+  readonly error: undefined
+}
+
+/**
+ * A task that ended without a value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Failure<A, E> extends Common<A, E> {
+  readonly ok: false
+  readonly value: undefined
+  readonly error: TaskError<E>
+}
+
+/**
+ * The outcome of one task: narrow it with `ok`.
+ *
+ * @example
+ * ```ts
+ * import type { TaskResult } from "toolfan"
+ *
+ * const show = (r: TaskResult.TaskResult<string, Error>) =>
+ *   r.ok ? `${r.name}: ${r.value}` : `${r.name} failed: ${r.error.message}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskResult<A, E = never> = Success<A, E> | Failure<A, E>
+
+class TaskResultImpl<A, E> {
+  readonly [TypeId] = TypeId
+  constructor(
+    readonly name: string,
+    readonly ok: boolean,
+    readonly value: A | undefined,
+    readonly error: TaskError<E> | undefined,
+    readonly attempts: number,
+    readonly durationMs: number,
+    readonly waitMs: number
+  ) {}
+  get result(): Either.Either<A, TaskError<E>> {
+    return this.ok ? Either.right(this.value as A) : Either.left(this.error as TaskError<E>)
+  }
+  toJSON() {
+    return {
+      _id: "TaskResult",
+      name: this.name,
+      ok: this.ok,
+      ...(this.ok ? { value: this.value } : { error: this.error }),
+      attempts: this.attempts,
+      durationMs: this.durationMs,
+      waitMs: this.waitMs
+    }
+  }
+}
+
+/**
+ * A successful result.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const succeed = <A>(
+  name: string,
+  value: A,
+  stats: { readonly attempts: number; readonly durationMs: number; readonly waitMs: number }
+): Success<A> => new TaskResultImpl<A, never>(name, true, value, undefined, stats.attempts, stats.durationMs, stats.waitMs) as any
+
+/**
+ * A failed result.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fail = <E>(
+  name: string,
+  error: TaskError<E>,
+  stats: { readonly attempts: number; readonly durationMs: number; readonly waitMs: number }
+): Failure<never, E> => new TaskResultImpl<never, E>(name, false, undefined, error, stats.attempts, stats.durationMs, stats.waitMs) as any
+
+/**
+ * Whether `u` is a {@link TaskResult}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTaskResult = (u: unknown): u is TaskResult<unknown, unknown> => Predicate.hasProperty(u, TypeId)

@@ -1,0 +1,40 @@
+/**
+ * toolfan — run the tool calls of AI agents in parallel, safely.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Bad input, refused with the option and the value named.
+ *
+ * @since 0.1.0
+ */
+export * as InvalidOption from "./InvalidOption.js"
+
+/**
+ * The `Scheduler` service: caps, priorities, groups, timeouts, retries.
+ *
+ * @since 0.1.0
+ */
+export * as Scheduler from "./Scheduler.js"
+
+/**
+ * Tasks: one tool call and its policies.
+ *
+ * @since 0.1.0
+ */
+export * as Task from "./Task.js"
+
+/**
+ * The tagged errors of tasks.
+ *
+ * @since 0.1.0
+ */
+export * as TaskError from "./TaskError.js"
+
+/**
+ * The outcome of one task.
+ *
+ * @since 0.1.0
+ */
+export * as TaskResult from "./TaskResult.js"

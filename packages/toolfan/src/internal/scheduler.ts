@@ -1,0 +1,646 @@
+/**
+ * The scheduler's machinery.
+ *
+ * # Why it is built this way
+ *
+ * The obvious implementation — `Effect.forEach(tasks, t => withSemaphore(
+ * retry(timeout(t))), { concurrency })` — costs 16–25× p-limit per task: a
+ * fiber per task, two more racing fibers per timeout, the retry machinery
+ * entered even when nothing fails. toolfan's contract asks for roughly
+ * p-limit's cost, so the hot path is plain, synchronous bookkeeping and Effect
+ * does what only Effect can do (run the task's effect, interrupt it, sleep on
+ * the Clock):
+ *
+ * - **Slots** are a counter per scheduler (`active`, at most `max`) and one per
+ *   group. Waiting jobs sit in a priority bucket queue (`ready`). A job whose
+ *   group is full waits in its group's queue and enters `ready` only when the
+ *   group has room, so it holds no global slot and blocks nobody else (no
+ *   head-of-line blocking).
+ * - **Workers** are long-lived fibers, forked per run in the caller's context
+ *   (so tasks see the caller's services, spans and FiberRefs). A worker that
+ *   finishes a job takes the next one of its own run at once, without a new
+ *   fiber. When the next job in priority order belongs to another run, the
+ *   worker hands the slot over (a worker is forked for that run) and ends.
+ *   Trade-off: a `FiberRef.set` made by one task can be seen by the next task
+ *   on the same worker.
+ * - **Timeouts, backoffs and deadlines** all live in one timer fiber per
+ *   scheduler (see `timer.ts`). When an attempt times out, the timer interrupts
+ *   its worker; the worker records the outcome after the attempt's finalizers
+ *   ran, and ends (an interrupted fiber cannot be reused). A new worker is
+ *   forked if its run has more to do.
+ * - **Retries** are decided only when an attempt fails, by stepping the task's
+ *   `Schedule` once; the job then waits in the timer (holding no slot) and is
+ *   queued again. Nothing retry-related runs on success.
+ * - Workers run with interruption disabled except around the attempt itself,
+ *   so an interruption can only land inside the attempt and the bookkeeping
+ *   after it always runs.
+ *
+ * All state is mutated synchronously from fibers of one JavaScript thread, so
+ * no locks are needed. Fibers are never started synchronously from inside the
+ * bookkeeping (`immediate: false`), so none of it is re-entered.
+ */
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as Task from "../Task.js"
+import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
+import * as TaskResult from "../TaskResult.js"
+import { BucketQueue } from "./queue.js"
+import { Timer, type TimerEntry } from "./timer.js"
+
+type Reason = "deadline" | "interrupted" | "shutdown"
+
+const enum State {
+  New,
+  GroupQueued,
+  Queued,
+  Running,
+  Backoff,
+  Done
+}
+
+/** A cap on the jobs of one group (running or holding a place in `ready`). */
+interface Group {
+  readonly name: string
+  readonly cap: number
+  used: number
+  readonly queue: BucketQueue<Ticket>
+}
+
+/** What waits in the queues: a job's attempt, or a parent reclaiming its lent slot. */
+interface Ticket {
+  readonly priority: number
+  readonly group: Group | undefined
+  state: State
+  holdsGroup: boolean
+  holdsSlot: boolean
+  queuedAt: number
+}
+
+/** @internal */
+export class Job implements Ticket {
+  state = State.New
+  holdsGroup = false
+  holdsSlot = false
+  queuedAt = 0
+  attempts = 0
+  firstStart = -1
+  waitMs = 0
+  timedOut = false
+  entry: TimerEntry | undefined = undefined
+  worker: Worker | undefined = undefined
+  scheduleState: unknown = undefined
+  readonly priority: number
+  constructor(
+    readonly run: Run,
+    readonly index: number,
+    readonly task: Task.Any,
+    readonly group: Group | undefined
+  ) {
+    this.priority = task.priority
+  }
+}
+
+class Reclaim implements Ticket {
+  state = State.New
+  holdsGroup = false
+  holdsSlot = false
+  queuedAt = 0
+  readonly priority = Number.POSITIVE_INFINITY
+  constructor(readonly group: Group | undefined, readonly resume: () => void) {}
+}
+
+/** @internal */
+export class Worker {
+  job: Job | undefined = undefined
+  doomed = false
+  fiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  constructor(readonly run: Run) {}
+}
+
+/** @internal */
+export interface RunOptions {
+  readonly deadlineMs: number
+  readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number) => void) | undefined
+}
+
+/** @internal */
+export class Run {
+  readonly jobs: Array<Job> = []
+  readonly results: Array<TaskResult.TaskResult<unknown, unknown>>
+  remaining: number
+  readonly workers = new Set<Worker>()
+  cancelled: Reason | undefined = undefined
+  deadline: TimerEntry | undefined = undefined
+  onDone: (() => void) | undefined = undefined
+  constructor(
+    readonly scheduler: SchedulerImpl,
+    readonly runtime: Runtime.Runtime<any>,
+    readonly options: RunOptions,
+    size: number
+  ) {
+    this.results = new Array(size)
+    this.remaining = size
+  }
+}
+
+/** The worker (if any) whose attempt the current fiber is running. @internal */
+export const currentWorker: FiberRef.FiberRef<Worker | undefined> = globalValue(
+  Symbol.for("toolfan/internal/currentWorker"),
+  () => FiberRef.unsafeMake<Worker | undefined>(undefined, { fork: (w) => w, join: (parent) => parent })
+)
+
+const isReady = (t: Ticket): boolean => t.state === State.Queued
+const isGroupQueued = (t: Ticket): boolean => t.state === State.GroupQueued
+
+/** @internal */
+export interface Stats {
+  readonly active: number
+  readonly pending: number
+  readonly delayed: number
+}
+
+/** @internal */
+export class SchedulerImpl {
+  active = 0
+  pending = 0
+  delayed = 0
+  closed = false
+  readonly ready = new BucketQueue<Ticket>()
+  readonly groups = new Map<string, Group>()
+  readonly runs = new Set<Run>()
+  readonly timer: Timer
+  private onIdle: (() => void) | undefined = undefined
+
+  constructor(
+    readonly max: number,
+    groups: Readonly<Record<string, number>>,
+    readonly clock: Clock.Clock,
+    runtime: Runtime.Runtime<never>
+  ) {
+    for (const [name, cap] of Object.entries(groups)) {
+      this.groups.set(name, { name, cap, used: 0, queue: new BucketQueue() })
+    }
+    this.timer = new Timer(clock, runtime)
+  }
+
+  stats(): Stats {
+    return { active: this.active, pending: this.pending, delayed: this.delayed }
+  }
+
+  // ---------------------------------------------------------------------------
+  // runs
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Starts a run: queues its jobs and fills free slots. `onDone` is called
+   * (once) when every job has its result.
+   */
+  start(run: Run, tasks: ReadonlyArray<Task.Any>): void {
+    const now = this.timer.now()
+    this.runs.add(run)
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!
+      const group = task.group === undefined ? undefined : this.groups.get(task.group)
+      run.jobs.push(new Job(run, i, task, group))
+    }
+    if (this.closed) {
+      this.cancel(run, "shutdown")
+      return
+    }
+    if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
+      run.deadline = this.timer.lane(now, run.options.deadlineMs, () => this.cancel(run, "deadline"))
+    }
+    for (const job of run.jobs) this.enqueue(job, now)
+    this.pump(undefined)
+  }
+
+  /**
+   * Cancels what is left of a run: queued and backing-off jobs settle at once
+   * as `TaskInterrupted`; running attempts are interrupted and settle when
+   * their finalizers have run.
+   */
+  cancel(run: Run, reason: Reason): void {
+    if (run.cancelled !== undefined || run.remaining === 0) return
+    run.cancelled = reason
+    if (run.deadline !== undefined) this.timer.cancel(run.deadline)
+    for (const job of run.jobs) {
+      switch (job.state) {
+        case State.New:
+          this.settleInterrupted(job, reason)
+          break
+        case State.GroupQueued:
+        case State.Queued:
+          this.pending--
+          this.releaseGroup(job)
+          this.settleInterrupted(job, reason)
+          break
+        case State.Backoff:
+          this.delayed--
+          if (job.entry !== undefined) this.timer.cancel(job.entry)
+          this.settleInterrupted(job, reason)
+          break
+        case State.Running: {
+          const worker = job.worker
+          if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
+            worker.doomed = true
+            worker.fiber.unsafeInterruptAsFork(FiberId.none)
+          }
+          break
+        }
+        case State.Done:
+          break
+      }
+    }
+    this.pump(undefined)
+  }
+
+  /** Called when the scheduler's scope closes: every run is cancelled. */
+  shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.closed = true
+      for (const run of this.runs) this.cancel(run, "shutdown")
+      if (this.runs.size === 0) {
+        this.timer.shutdown()
+        return Effect.void
+      }
+      return Effect.async<void>((resume) => {
+        this.onIdle = () => {
+          this.timer.shutdown()
+          resume(Effect.void)
+        }
+      })
+    })
+  }
+
+  private finishRun(run: Run): void {
+    if (run.deadline !== undefined) this.timer.cancel(run.deadline)
+    this.runs.delete(run)
+    const done = run.onDone
+    run.onDone = undefined
+    if (done !== undefined) done()
+    if (this.runs.size === 0 && this.onIdle !== undefined) {
+      const idle = this.onIdle
+      this.onIdle = undefined
+      idle()
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // queues and slots
+  // ---------------------------------------------------------------------------
+
+  /** Puts a ticket in line: in `ready` if its group has room, else in its group's queue. */
+  private enqueue(t: Ticket, now: number): void {
+    t.queuedAt = now
+    this.pending++
+    const group = t.group
+    if (group === undefined || t.holdsGroup) {
+      t.state = State.Queued
+      this.ready.push(t)
+    } else if (group.used < group.cap) {
+      group.used++
+      t.holdsGroup = true
+      t.state = State.Queued
+      this.ready.push(t)
+    } else {
+      t.state = State.GroupQueued
+      group.queue.push(t)
+    }
+  }
+
+  private releaseGroup(t: Ticket): void {
+    if (!t.holdsGroup) return
+    t.holdsGroup = false
+    const group = t.group!
+    group.used--
+    while (group.used < group.cap) {
+      const next = group.queue.shift(isGroupQueued)
+      if (next === undefined) break
+      group.used++
+      next.holdsGroup = true
+      next.state = State.Queued
+      this.ready.push(next)
+    }
+  }
+
+  private releaseSlot(t: Ticket): void {
+    if (t.holdsSlot) {
+      t.holdsSlot = false
+      this.active--
+    }
+    this.releaseGroup(t)
+  }
+
+  /**
+   * Fills free slots in priority order. A job of `reuse`'s run is handed to
+   * `reuse` (returned) instead of forking a new worker for it.
+   */
+  pump(reuse: Worker | undefined): Job | undefined {
+    let reused: Job | undefined = undefined
+    while (this.active < this.max) {
+      const t = this.ready.shift(isReady)
+      if (t === undefined) break
+      this.pending--
+      this.active++
+      t.holdsSlot = true
+      if (t instanceof Reclaim) {
+        t.state = State.Done
+        t.resume()
+        continue
+      }
+      const job = t as Job
+      this.begin(job)
+      if (reuse !== undefined && reused === undefined && job.run === reuse.run) {
+        reused = job
+        reuse.job = job
+        job.worker = reuse
+      } else {
+        this.spawn(job)
+      }
+    }
+    return reused
+  }
+
+  /** Bookkeeping at the start of an attempt: counts, wait time, timeout. */
+  private begin(job: Job): void {
+    const now = this.timer.now()
+    job.state = State.Running
+    job.attempts++
+    job.timedOut = false
+    if (job.firstStart < 0) job.firstStart = now
+    job.waitMs += now - job.queuedAt
+    const timeout = job.task.timeoutMs
+    if (timeout !== Number.POSITIVE_INFINITY) {
+      job.entry = this.timer.lane(now, timeout, () => this.timeout(job))
+    }
+  }
+
+  private timeout(job: Job): void {
+    job.entry = undefined
+    if (job.state !== State.Running) return
+    const worker = job.worker
+    job.timedOut = true
+    if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
+      worker.doomed = true
+      worker.fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+  }
+
+  private spawn(job: Job): void {
+    const run = job.run
+    const worker = new Worker(run)
+    worker.job = job
+    job.worker = worker
+    run.workers.add(worker)
+    const fiber = Runtime.runFork(run.runtime, this.workerLoop(worker), {
+      immediate: false,
+      updateRefs: (refs, id) => FiberRefs.updateAs(refs, { fiberId: id, fiberRef: currentWorker, value: worker })
+    })
+    worker.fiber = fiber
+    fiber.addObserver((exit) => this.workerExited(worker, exit))
+  }
+
+  // ---------------------------------------------------------------------------
+  // workers
+  // ---------------------------------------------------------------------------
+
+  /**
+   * A worker's life: run the assigned attempt (the only interruptible part),
+   * settle it, take the next job of the same run if one is due, or end.
+   */
+  private workerLoop(worker: Worker): Effect.Effect<void> {
+    const step = (job: Job): Effect.Effect<void> =>
+      Effect.matchCauseEffect(Effect.interruptible(job.task.effect as Effect.Effect<unknown, unknown>), {
+        onSuccess: (value) => {
+          this.succeed(job, value)
+          return next()
+        },
+        onFailure: (cause) => Effect.flatMap(this.fail(worker, job, cause), next)
+      })
+    const next = (): Effect.Effect<void> => {
+      worker.job = undefined
+      if (worker.doomed || worker.run.cancelled !== undefined) {
+        this.pump(undefined)
+        return this.retire(worker)
+      }
+      const job = this.pump(worker)
+      return job === undefined ? this.retire(worker) : step(job)
+    }
+    return Effect.suspend(() => step(worker.job!))
+  }
+
+  private retire(worker: Worker): Effect.Effect<void> {
+    worker.job = undefined
+    worker.run.workers.delete(worker)
+    return Effect.void
+  }
+
+  /** Safety net: a worker that ended with its job unsettled (a bug) settles it as a defect. */
+  private workerExited(worker: Worker, exit: import("effect/Exit").Exit<void>): void {
+    worker.run.workers.delete(worker)
+    const job = worker.job
+    if (job === undefined || job.state !== State.Running) return
+    worker.job = undefined
+    this.finishAttempt(job)
+    const defect = exit._tag === "Failure" ? Cause.squash(exit.cause) : new Error("worker ended unexpectedly")
+    this.settle(job, new TaskDefect({ task: job.task.name, defect, attempts: job.attempts }))
+    this.pump(undefined)
+  }
+
+  /** Common end of an attempt: its timer entry goes and its slot is freed. */
+  private finishAttempt(job: Job): void {
+    if (job.entry !== undefined) {
+      this.timer.cancel(job.entry)
+      job.entry = undefined
+    }
+    job.worker = undefined
+    this.releaseSlot(job)
+  }
+
+  private succeed(job: Job, value: unknown): void {
+    this.finishAttempt(job)
+    const now = this.timer.now()
+    job.state = State.Done
+    const run = job.run
+    const result = TaskResult.succeed(job.task.name, value, {
+      attempts: job.attempts,
+      durationMs: now - job.firstStart,
+      waitMs: job.waitMs
+    })
+    this.record(run, job, result)
+  }
+
+  /**
+   * Classifies a failed attempt and either settles the job or sends it to wait
+   * out its backoff. Timeouts and failures `E` may be retried; defects and
+   * interruptions never are.
+   */
+  private fail(worker: Worker, job: Job, cause: Cause.Cause<unknown>): Effect.Effect<void> {
+    this.finishAttempt(job)
+    const run = job.run
+    const task = job.task
+    const name = task.name
+    const attempts = job.attempts
+    let error: TaskError<unknown>
+    let retryable = false
+    let input: unknown = undefined
+    if (job.timedOut) {
+      worker.doomed = true
+      error = new TaskTimedOut({ task: name, timeout: task.timeout!, attempts })
+      retryable = true
+      input = error
+    } else if (Cause.isInterruptedOnly(cause)) {
+      // cut by the run (deadline, interruption, shutdown) or by the task itself
+      worker.doomed = true
+      error = new TaskInterrupted({ task: name, reason: run.cancelled ?? "interrupted", attempts })
+    } else {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) {
+        input = failure.value
+        error = new TaskFailed({ task: name, error: failure.value, attempts })
+        retryable = true
+        if (task.retryWhile !== undefined && attempts <= task.retries) {
+          try {
+            retryable = task.retryWhile(failure.value) === true
+          } catch (defect) {
+            error = new TaskDefect({ task: name, defect, attempts })
+            retryable = false
+          }
+        }
+      } else {
+        const defect = Cause.dieOption(cause)
+        error = new TaskDefect({
+          task: name,
+          defect: Option.isSome(defect) ? defect.value : Cause.squash(cause),
+          attempts
+        })
+      }
+    }
+    if (!retryable || attempts > task.retries || run.cancelled !== undefined) {
+      this.settle(job, error)
+      return Effect.void
+    }
+    return this.backoff(job, error, input)
+  }
+
+  /** Steps the task's schedule once and parks the job in the timer until its next attempt. */
+  private backoff(job: Job, error: TaskError<unknown>, input: unknown): Effect.Effect<void> {
+    const schedule = job.task.schedule as Schedule.Schedule<unknown, unknown>
+    const now = this.timer.now()
+    const state = job.attempts === 1 ? schedule.initial : job.scheduleState
+    job.state = State.Backoff
+    this.delayed++
+    return Effect.matchCause(schedule.step(now, input, state), {
+      onFailure: () => this.retryOrSettle(job, error, undefined),
+      onSuccess: ([next, , decision]) => {
+        job.scheduleState = next
+        this.retryOrSettle(
+          job,
+          error,
+          ScheduleDecision.isDone(decision) ? undefined : Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+        )
+      }
+    })
+  }
+
+  private retryOrSettle(job: Job, error: TaskError<unknown>, delay: number | undefined): void {
+    if (job.state !== State.Backoff) return // cancelled meanwhile
+    if (delay === undefined) {
+      this.delayed--
+      this.settle(job, error)
+      return
+    }
+    const requeue = () => {
+      job.entry = undefined
+      if (job.state !== State.Backoff) return
+      this.delayed--
+      this.enqueue(job, this.timer.now())
+      this.pump(undefined)
+    }
+    if (delay === 0) requeue()
+    else job.entry = this.timer.at(this.timer.now() + delay, requeue)
+  }
+
+  private settleInterrupted(job: Job, reason: Reason): void {
+    this.settle(job, new TaskInterrupted({ task: job.task.name, reason, attempts: job.attempts }))
+  }
+
+  private settle(job: Job, error: TaskError<unknown>): void {
+    const now = this.timer.now()
+    job.state = State.Done
+    const result = TaskResult.fail(job.task.name, error, {
+      attempts: job.attempts,
+      durationMs: job.firstStart < 0 ? 0 : now - job.firstStart,
+      waitMs: job.waitMs
+    })
+    this.record(job.run, job, result)
+  }
+
+  private record(run: Run, job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
+    run.results[job.index] = result
+    const onResult = run.options.onResult
+    if (onResult !== undefined) onResult(result, job.index)
+    if (--run.remaining === 0) this.finishRun(run)
+  }
+
+  // ---------------------------------------------------------------------------
+  // nested runs
+  // ---------------------------------------------------------------------------
+
+  /**
+   * If the current fiber runs an attempt of this scheduler, lends that
+   * attempt's slot (and group place) to a nested run, so that a run started
+   * from inside a task can never deadlock on the cap. Returns the job whose
+   * slot was lent.
+   */
+  lend(worker: Worker | undefined): Job | undefined {
+    if (worker === undefined || worker.run.scheduler !== this) return undefined
+    const job = worker.job
+    if (job === undefined || job.state !== State.Running || !job.holdsSlot) return undefined
+    this.releaseSlot(job)
+    this.pump(undefined)
+    return job
+  }
+
+  /** Takes back a lent slot for `job`, ahead of every waiting task. */
+  reclaim(job: Job): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const ticket = new Reclaim(job.group, () => {
+        job.holdsSlot = true
+        job.holdsGroup = ticket.holdsGroup
+        ticket.holdsGroup = false
+        resume(Effect.void)
+      })
+      this.enqueue(ticket, this.timer.now())
+      this.pump(undefined)
+      return Effect.sync(() => {
+        if (ticket.state === State.Queued || ticket.state === State.GroupQueued) {
+          ticket.state = State.Done
+          this.pending--
+          this.releaseGroup(ticket)
+          this.pump(undefined)
+        }
+      })
+    })
+  }
+}
+
+/** The runtime used for a run's workers: the caller's, with interruption off outside attempts. @internal */
+export const workerRuntime = <R>(runtime: Runtime.Runtime<R>): Runtime.Runtime<R> =>
+  Runtime.make({
+    context: runtime.context,
+    fiberRefs: runtime.fiberRefs,
+    runtimeFlags: RuntimeFlags.disable(runtime.runtimeFlags, RuntimeFlags.Interruption)
+  })

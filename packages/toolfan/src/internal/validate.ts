@@ -1,0 +1,78 @@
+import * as Duration from "effect/Duration"
+import { InvalidOption } from "../InvalidOption.js"
+
+const unitPattern = /^(-?\d+(?:\.\d+)?)\s+(nanos?|micros?|millis?|seconds?|minutes?|hours?|days?|weeks?)$/
+
+const fail = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range"): never => {
+  throw new InvalidOption({ where, option, expected, value, kind })
+}
+
+/**
+ * Checks a DurationInput *before* decoding it: effect 3's `Duration.decode`
+ * silently turns -5, NaN and "-5 seconds" into zero, so the raw input is
+ * inspected here. Returns the duration in milliseconds (`Infinity` allowed).
+ */
+export const durationMillis = (where: string, option: string, value: unknown): number => {
+  const expected = "a positive duration (milliseconds as a number, or e.g. \"5 seconds\")"
+  let ms: number
+  if (typeof value === "number") {
+    ms = value
+  } else if (typeof value === "bigint") {
+    ms = Number(value) / 1_000_000
+  } else if (typeof value === "string") {
+    const match = unitPattern.exec(value.trim())
+    if (match === null) return fail(where, option, expected, value, "type")
+    ms = Number(match[1]) < 0 ? -1 : Duration.toMillis(Duration.decode(value.trim() as Duration.DurationInput))
+  } else if (Duration.isDuration(value)) {
+    ms = Duration.toMillis(value)
+  } else if (Array.isArray(value) && value.length === 2 && typeof value[0] === "number" && typeof value[1] === "number") {
+    ms = value[0] < 0 || value[1] < 0 || Number.isNaN(value[0]) || Number.isNaN(value[1])
+      ? -1
+      : value[0] * 1000 + value[1] / 1_000_000
+  } else {
+    return fail(where, option, expected, value, "type")
+  }
+  if (Number.isNaN(ms) || ms <= 0) return fail(where, option, expected, value, "range")
+  return ms
+}
+
+/** An integer ≥ `min`, or `Infinity` when `allowInfinity`. */
+export const integer = (
+  where: string,
+  option: string,
+  value: unknown,
+  min: number,
+  allowInfinity: boolean
+): number => {
+  const expected = `an integer ≥ ${min}${allowInfinity ? " or Infinity" : ""}`
+  if (typeof value !== "number") return fail(where, option, expected, value, "type")
+  if (value === Number.POSITIVE_INFINITY && allowInfinity) return value
+  if (!Number.isInteger(value) || value < min) return fail(where, option, expected, value, "range")
+  return value
+}
+
+export const finiteNumber = (where: string, option: string, value: unknown): number => {
+  if (typeof value !== "number") return fail(where, option, "a finite number", value, "type")
+  if (!Number.isFinite(value)) return fail(where, option, "a finite number", value, "range")
+  return value
+}
+
+export const nonEmptyString = (where: string, option: string, value: unknown): string => {
+  if (typeof value !== "string") return fail(where, option, "a non-empty string", value, "type")
+  if (value.length === 0) return fail(where, option, "a non-empty string", value, "range")
+  return value
+}
+
+export const func = <F extends Function>(where: string, option: string, value: unknown): F => {
+  if (typeof value !== "function") return fail(where, option, "a function", value, "type")
+  return value as F
+}
+
+export const record = (where: string, option: string, value: unknown): Record<string, unknown> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return fail(where, option, "an object", value, "type")
+  }
+  return value as Record<string, unknown>
+}
+
+export const invalid = fail
