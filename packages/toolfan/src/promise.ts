@@ -1,0 +1,204 @@
+/**
+ * The Promise API, for code that does not use Effect. Times are milliseconds.
+ *
+ * ```ts
+ * import { Scheduler, Task } from "toolfan/promise"
+ *
+ * const scheduler = new Scheduler({ maxConcurrency: 8 })
+ * const results = await scheduler.run([
+ *   new Task("web", search, { args: ["agent observability"], timeout: 5000, retries: 2 })
+ * ])
+ * ```
+ *
+ * It runs on the same Effect core as the rest of toolfan, so every guarantee
+ * holds: one result per task in input order, `run` never rejects, nothing
+ * becomes an unhandled rejection. Bad options throw a `TypeError` or a
+ * `RangeError` naming the option and the value.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import { isInvalidOption } from "./InvalidOption.js"
+import * as validate from "./internal/validate.js"
+import * as CoreScheduler from "./Scheduler.js"
+import * as CoreTask from "./Task.js"
+import type { TaskError } from "./TaskError.js"
+import type { TaskResult } from "./TaskResult.js"
+
+export type {
+  /**
+   * The outcome of one task: `ok`, `name`, `value`, `error`, `attempts`,
+   * `durationMs`, `waitMs`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TaskResult
+}
+
+export type {
+  /**
+   * Why a task has no value: `TaskFailed` (its `cause` holds the thrown
+   * value), `TaskTimedOut`, `TaskDefect`, `TaskInterrupted`, `TaskSkipped`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TaskError
+}
+
+/** Rethrows toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect. */
+const jsErrors = <A>(f: () => A): A => {
+  try {
+    return f()
+  } catch (error) {
+    if (isInvalidOption(error)) {
+      const Ctor = error.kind === "type" ? TypeError : RangeError
+      throw new Ctor(error.message, { cause: error })
+    }
+    throw error
+  }
+}
+
+/**
+ * Options of a {@link Task}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
+  /** Arguments for `fn`; it is called as `fn(...args, signal)`. Default: `[]`. */
+  readonly args?: Args | undefined
+  /** Time limit of each attempt in milliseconds (positive; `Infinity` = none). Default: none. */
+  readonly timeout?: number | undefined
+  /** Extra attempts after a failure or a timeout. An integer ≥ 0. Default: `0`. */
+  readonly retries?: number | undefined
+  /** Decides which failures are retried (timeouts always are). Default: every failure. */
+  readonly retryWhile?: ((error: unknown) => boolean) | undefined
+  /** Higher starts first among waiting tasks. Default: `0`. */
+  readonly priority?: number | undefined
+  /** A key with its own cap (see the scheduler's `groups`). Default: none. */
+  readonly group?: string | undefined
+}
+
+/**
+ * A task: a name, a function returning a Promise (or a value), its arguments
+ * and policies. `fn` is called as `fn(...args, signal)` on each attempt; the
+ * `AbortSignal` is aborted when the attempt times out or the run ends early.
+ * A function that declares no parameter beyond `args` gets no signal (one
+ * `AbortController` fewer per call).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export class Task<A = unknown, Args extends ReadonlyArray<unknown> = ReadonlyArray<unknown>> {
+  /** @internal */
+  readonly core: CoreTask.Task<A, unknown>
+
+  constructor(
+    readonly name: string,
+    fn: (...args: [...Args, AbortSignal]) => PromiseLike<A> | A,
+    options?: TaskOptions<Args> | undefined
+  ) {
+    this.core = jsErrors(() => {
+      validate.func("Task", "fn", fn)
+      const { args = [] as unknown as Args, ...policies } = options === undefined
+        ? {}
+        : validate.record("Task", "options", options) as TaskOptions<Args>
+      if (!Array.isArray(args)) validate.invalid("Task", "args", "an array", args, "type")
+      const call = fn as (...args: ReadonlyArray<unknown>) => PromiseLike<A> | A
+      const evaluate = call.length > args.length
+        ? (signal: AbortSignal) => call(...args, signal)
+        : () => call(...args)
+      return CoreTask.unsafeMake("Task", name, CoreTask.promiseEffect(evaluate), policies)
+    })
+  }
+}
+
+/**
+ * Options of a {@link Scheduler}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SchedulerOptions {
+  /** Most attempts in flight at once. An integer ≥ 1 or `Infinity`. Default: `10`. */
+  readonly maxConcurrency?: number | undefined
+  /** Per-group caps, e.g. `{ search: 2 }`. Default: `{}`. */
+  readonly groups?: Readonly<Record<string, number>> | undefined
+}
+
+/**
+ * Options of one run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /**
+   * Milliseconds until the run returns regardless; unfinished tasks are
+   * aborted and reported as `TaskInterrupted`. Default: none.
+   */
+  readonly deadline?: number | undefined
+}
+
+type Results<T extends ReadonlyArray<Task<any, any>>> = {
+  -readonly [K in keyof T]: T[K] extends Task<infer A, any> ? TaskResult<A, unknown> : never
+}
+
+/**
+ * Runs tasks in parallel under a concurrency cap. One scheduler's cap holds
+ * across all its runs. Call `close()` when done with it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export class Scheduler {
+  readonly #scope: Scope.CloseableScope
+  readonly #service: CoreScheduler.Service
+
+  constructor(options?: SchedulerOptions | undefined) {
+    const scope = Effect.runSync(Scope.make())
+    const exit = Effect.runSyncExit(Scope.extend(CoreScheduler.make(options), scope))
+    if (Exit.isFailure(exit)) {
+      Effect.runSync(Scope.close(scope, Exit.void))
+      jsErrors(() => {
+        throw Cause.squash(exit.cause)
+      })
+    }
+    this.#scope = scope
+    this.#service = Effect.runSync(exit)
+  }
+
+  /**
+   * Runs the tasks; resolves with one result per task, in input order. Never
+   * rejects for a task's sake (only for invalid arguments).
+   */
+  run<const T extends ReadonlyArray<Task<any, any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
+    const effect = jsErrors(() => {
+      if (!Array.isArray(tasks)) validate.invalid("Scheduler.run", "tasks", "an array of Task", tasks, "type")
+      const core = tasks.map((t, i) =>
+        t instanceof Task ? t.core : validate.invalid("Scheduler.run", `tasks[${i}]`, "a Task", t, "type")
+      )
+      return this.#service.run(core, options)
+    })
+    return Effect.runPromise(effect) as Promise<any>
+  }
+
+  /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff. */
+  stats(): CoreScheduler.Stats {
+    return Effect.runSync(this.#service.stats)
+  }
+
+  /**
+   * Interrupts what is still running or queued (those tasks report
+   * `TaskInterrupted`), waits for it to settle, and refuses nothing: later
+   * runs report every task interrupted.
+   */
+  close(): Promise<void> {
+    return Effect.runPromise(Scope.close(this.#scope, Exit.void))
+  }
+}
