@@ -70,7 +70,7 @@ const jsErrors = <A>(f: () => A): A => {
  * @category models
  */
 export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
-  /** Arguments for `fn`; it is called as `fn(...args, signal)`. Default: `[]`. */
+  /** Arguments for `fn`; it is called as `fn(...args, signal)`. Required when `fn` takes arguments. */
   readonly args?: Args | undefined
   /** Time limit of each attempt in milliseconds (positive; `Infinity` = none). Default: none. */
   readonly timeout?: number | undefined
@@ -85,31 +85,60 @@ export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
 }
 
 /**
+ * The arguments a task function takes before its optional trailing
+ * `AbortSignal`: `(q: string, n: number, signal?: AbortSignal) => …` gives
+ * `[q: string, n: number]`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ArgsOf<F> = F extends (...args: infer P) => any
+  ? Required<P> extends [...infer Init, AbortSignal] ? Init : P
+  : never
+
+/**
+ * The value a task function produces (its promise's value).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ValueOf<F> = F extends (...args: any) => infer R ? Awaited<R> : never
+
+/** Options are optional for a function without arguments, and `args` is required otherwise. */
+type TaskOptionsFor<F> = ArgsOf<F> extends readonly [] ? [options?: TaskOptions<[]> | undefined]
+  : [options: TaskOptions<ArgsOf<F>> & { readonly args: ArgsOf<F> }]
+
+/**
  * A task: a name, a function returning a Promise (or a value), its arguments
  * and policies. `fn` is called as `fn(...args, signal)` on each attempt; the
  * `AbortSignal` is aborted when the attempt times out or the run ends early.
  * A function that declares no parameter beyond `args` gets no signal (one
  * `AbortController` fewer per call).
  *
+ * @example
+ * ```ts
+ * import { Task } from "toolfan/promise"
+ *
+ * const search = async (query: string, signal?: AbortSignal) =>
+ *   (await fetch(`https://example.com/?q=${query}`, { signal })).json()
+ * const task = new Task("web", search, { args: ["agents"], timeout: 5000, retries: 2 })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
-export class Task<A = unknown, Args extends ReadonlyArray<unknown> = ReadonlyArray<unknown>> {
+export class Task<F extends (...args: any) => unknown = (...args: any) => unknown> {
   /** @internal */
-  readonly core: CoreTask.Task<A, unknown>
+  readonly core: CoreTask.Task<ValueOf<F>, unknown>
 
-  constructor(
-    readonly name: string,
-    fn: (...args: [...Args, AbortSignal]) => PromiseLike<A> | A,
-    options?: TaskOptions<Args> | undefined
-  ) {
+  constructor(readonly name: string, fn: F, ...[options]: TaskOptionsFor<F>) {
     this.core = jsErrors(() => {
       validate.func("Task", "fn", fn)
-      const { args = [] as unknown as Args, ...policies } = options === undefined
+      const { args = [], ...policies } = options === undefined
         ? {}
-        : validate.record("Task", "options", options) as TaskOptions<Args>
+        : validate.record("Task", "options", options) as TaskOptions<ReadonlyArray<unknown>>
       if (!Array.isArray(args)) validate.invalid("Task", "args", "an array", args, "type")
-      const call = fn as (...args: ReadonlyArray<unknown>) => PromiseLike<A> | A
+      const call = fn as unknown as (...args: ReadonlyArray<unknown>) => PromiseLike<ValueOf<F>> | ValueOf<F>
       const evaluate = call.length > args.length
         ? (signal: AbortSignal) => call(...args, signal)
         : () => call(...args)
@@ -145,8 +174,8 @@ export interface RunOptions {
   readonly deadline?: number | undefined
 }
 
-type Results<T extends ReadonlyArray<Task<any, any>>> = {
-  -readonly [K in keyof T]: T[K] extends Task<infer A, any> ? TaskResult<A, unknown> : never
+type Results<T extends ReadonlyArray<Task<any>>> = {
+  -readonly [K in keyof T]: T[K] extends Task<infer F> ? TaskResult<ValueOf<F>, unknown> : never
 }
 
 /**
@@ -177,7 +206,7 @@ export class Scheduler {
    * Runs the tasks; resolves with one result per task, in input order. Never
    * rejects for a task's sake (only for invalid arguments).
    */
-  run<const T extends ReadonlyArray<Task<any, any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
+  run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
     const effect = jsErrors(() => {
       if (!Array.isArray(tasks)) validate.invalid("Scheduler.run", "tasks", "an array of Task", tasks, "type")
       const core = tasks.map((t, i) =>

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Scheduler, Task } from "../src/promise.js"
+
+// Real time here: the Promise API is for code without Effect, so these are
+// small integration tests with a few milliseconds of sleep; behaviour in
+// virtual time is covered by Scheduler.test.ts on the same core.
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer)
+      reject(new Error("aborted"))
+    })
+  })
+
+const unhandled: Array<unknown> = []
+const onUnhandled = (reason: unknown) => unhandled.push(reason)
+beforeAll(() => {
+  process.on("unhandledRejection", onUnhandled)
+})
+afterAll(() => {
+  process.off("unhandledRejection", onUnhandled)
+})
+
+describe("toolfan/promise", () => {
+  it("Scheduler.run() - one result per task, in input order, and never rejects", async () => {
+    const scheduler = new Scheduler({ maxConcurrency: 4 })
+    const search = async (query: string, n: number) => {
+      await sleep(n)
+      return `${query}:${n}`
+    }
+    const results = await scheduler.run([
+      new Task("slow", search, { args: ["a", 30] }),
+      new Task("fast", search, { args: ["b", 1] }),
+      new Task("fails", () => Promise.reject(new Error("down"))),
+      new Task("throws", () => {
+        throw "not an Error"
+      })
+    ])
+    expect(results.map((r) => r.name)).toEqual(["slow", "fast", "fails", "throws"])
+    expect(results[0].value).toBe("a:30")
+    expect(results[1].value).toBe("b:1")
+    expect(results[2].ok).toBe(false)
+    expect(results[2].error?._tag).toBe("TaskFailed")
+    expect((results[2].error?.cause as Error).message).toBe("down")
+    expect(results[3].error?.cause).toBe("not an Error")
+    expect(results[0].durationMs).toBeGreaterThanOrEqual(25)
+    await scheduler.close()
+    await sleep(5)
+    expect(unhandled).toEqual([])
+  })
+
+  it("Task - calls fn(...args, signal) and aborts the signal on timeout", async () => {
+    const scheduler = new Scheduler()
+    let received: Array<unknown> = []
+    const results = await scheduler.run([
+      new Task("hang", (a: number, b: string, signal: AbortSignal) => {
+        received = [a, b, signal]
+        return sleep(10_000, signal)
+      }, { args: [1, "x"], timeout: 20 })
+    ])
+    expect(received.slice(0, 2)).toEqual([1, "x"])
+    expect((received[2] as AbortSignal).aborted).toBe(true)
+    expect(results[0].error?._tag).toBe("TaskTimedOut")
+    await scheduler.close()
+  })
+
+  it("Task - retries a flaky function", async () => {
+    const scheduler = new Scheduler()
+    let calls = 0
+    const [result] = await scheduler.run([
+      new Task("flaky", async () => {
+        if (++calls < 3) throw new Error("flaky")
+        return "ok"
+      }, { retries: 3 })
+    ])
+    expect([result.value, result.attempts]).toEqual(["ok", 3])
+    await scheduler.close()
+  })
+
+  it("Scheduler.run() - a deadline in milliseconds returns every result", async () => {
+    const scheduler = new Scheduler()
+    const [quick, slow] = await scheduler.run([
+      new Task("quick", () => "q"),
+      new Task("slow", (signal: AbortSignal) => sleep(10_000, signal))
+    ], { deadline: 30 })
+    expect(quick.value).toBe("q")
+    expect(slow.error?._tag).toBe("TaskInterrupted")
+    await scheduler.close()
+  })
+
+  it("Scheduler - the cap holds across runs and stats() reports the load", async () => {
+    const scheduler = new Scheduler({ maxConcurrency: 2 })
+    let active = 0
+    let peak = 0
+    const work = async () => {
+      peak = Math.max(peak, ++active)
+      await sleep(5)
+      active--
+    }
+    const tasks = () => Array.from({ length: 5 }, (_, i) => new Task(`t${i}`, work))
+    const running = Promise.all([scheduler.run(tasks()), scheduler.run(tasks())])
+    await sleep(1)
+    expect(scheduler.stats().active).toBe(2)
+    await running
+    expect(peak).toBe(2)
+    expect(scheduler.stats()).toEqual({ active: 0, pending: 0, delayed: 0 })
+    await scheduler.close()
+  })
+
+  it("close() - interrupts work in flight; later runs report TaskInterrupted", async () => {
+    const scheduler = new Scheduler()
+    let signal: AbortSignal | undefined
+    const running = scheduler.run([new Task("hang", (s: AbortSignal) => {
+      signal = s
+      return new Promise(() => {})
+    })])
+    await sleep(1)
+    await scheduler.close()
+    const [result] = await running
+    expect(result.error?._tag).toBe("TaskInterrupted")
+    expect(signal?.aborted).toBe(true)
+    const [late] = await scheduler.run([new Task("late", () => 1)])
+    expect(late.error?._tag).toBe("TaskInterrupted")
+  })
+
+  describe("bad options", () => {
+    it("throw a RangeError or TypeError naming the option and the value", () => {
+      expect(() => new Scheduler({ maxConcurrency: 0 })).toThrow(RangeError)
+      expect(() => new Scheduler({ maxConcurrency: 1.5 })).toThrow(
+        "Scheduler.make: maxConcurrency must be an integer ≥ 1 or Infinity, got 1.5 (number)"
+      )
+      expect(() => new Scheduler({ maxConcurrency: "8" as any })).toThrow(TypeError)
+      expect(() => new Task("t", () => 1, { timeout: -5 })).toThrow(RangeError)
+      expect(() => new Task("t", () => 1, { timeout: -5 })).toThrow("Task: timeout must be a positive duration")
+      expect(() => new Task("t", () => 1, { timeout: Number.NaN })).toThrow("got NaN (number)")
+      expect(() => new Task("t", () => 1, { retries: -1 })).toThrow("Task: retries must be an integer ≥ 0, got -1")
+      expect(() => new (Task as any)("t", "nope")).toThrow(TypeError)
+      expect(() => new Task("t", () => 1, { args: "x" as any })).toThrow("Task: args must be an array")
+      const scheduler = new Scheduler()
+      expect(() => scheduler.run([{ name: "fake" } as any])).toThrow(TypeError)
+      expect(() => scheduler.run([new Task("t", () => 1)], { deadline: -1 })).toThrow(RangeError)
+      return scheduler.close()
+    })
+  })
+})
