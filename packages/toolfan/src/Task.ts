@@ -57,6 +57,12 @@ export interface Task<out A, out E = never, out R = never> extends Pipeable {
   readonly schedule: Schedule.Schedule<unknown, any, never>
   /** @internal */
   readonly retryWhile: ((error: any) => boolean) | undefined
+  /**
+   * For promise tasks: the function itself, which the scheduler calls
+   * directly with an AbortController it owns (see `internal/scheduler.ts`).
+   * @internal
+   */
+  readonly evaluate: ((signal: AbortSignal) => unknown) | undefined
 }
 
 /**
@@ -175,7 +181,8 @@ export const unsafeMake = <A, E, R>(
   where: string,
   name: unknown,
   effect: Effect.Effect<A, E, R>,
-  options: Options<E> | undefined
+  options: Options<E> | undefined,
+  evaluate?: ((signal: AbortSignal) => PromiseLike<A> | A) | undefined
 ): Task<A, E, R> => {
   validate.nonEmptyString(where, "name", name)
   const o = options === undefined ? {} : validate.record(where, "options", options) as Options<E>
@@ -202,6 +209,7 @@ export const unsafeMake = <A, E, R>(
   task.group = group
   task.retryWhile = retryWhile
   task.schedule = o.schedule ?? defaultSchedule
+  task.evaluate = evaluate
   return task
 }
 
@@ -262,7 +270,7 @@ export const fromPromise = <A>(
   options?: Options<unknown> | undefined
 ): Task<A, unknown> => {
   validate.func("Task.fromPromise", "evaluate", evaluate)
-  return unsafeMake("Task.fromPromise", name, promiseEffect(evaluate), options)
+  return unsafeMake("Task.fromPromise", name, promiseEffect(evaluate), options, evaluate)
 }
 
 /**

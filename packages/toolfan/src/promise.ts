@@ -142,7 +142,7 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       const evaluate = call.length > args.length
         ? (signal: AbortSignal) => call(...args, signal)
         : () => call(...args)
-      return CoreTask.unsafeMake("Task", name, CoreTask.promiseEffect(evaluate), policies)
+      return CoreTask.unsafeMake("Task", name, CoreTask.promiseEffect(evaluate), policies, evaluate)
     })
   }
 }

@@ -48,6 +48,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
@@ -101,6 +102,7 @@ export class Job implements Ticket {
   entry: TimerEntry | undefined = undefined
   worker: Worker | undefined = undefined
   scheduleState: unknown = undefined
+  controller: AbortController | undefined = undefined
   readonly priority: number
   constructor(
     readonly run: Run,
@@ -220,7 +222,7 @@ export class SchedulerImpl {
       return
     }
     if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
-      run.deadline = this.timer.lane(now, run.options.deadlineMs, () => this.cancel(run, "deadline"))
+      run.deadline = this.timer.lane(now, run.options.deadlineMs, this.deadlinePassed, run)
     }
     for (const job of run.jobs) this.enqueue(job, now)
     this.pump(undefined)
@@ -251,14 +253,9 @@ export class SchedulerImpl {
           if (job.entry !== undefined) this.timer.cancel(job.entry)
           this.settleInterrupted(job, reason)
           break
-        case State.Running: {
-          const worker = job.worker
-          if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
-            worker.doomed = true
-            worker.fiber.unsafeInterruptAsFork(FiberId.none)
-          }
+        case State.Running:
+          this.interrupt(job.worker, job)
           break
-        }
         case State.Done:
           break
       }
@@ -383,19 +380,18 @@ export class SchedulerImpl {
     job.waitMs += now - job.queuedAt
     const timeout = job.task.timeoutMs
     if (timeout !== Number.POSITIVE_INFINITY) {
-      job.entry = this.timer.lane(now, timeout, () => this.timeout(job))
+      job.entry = this.timer.lane(now, timeout, this.timedOut, job)
     }
   }
+
+  private readonly deadlinePassed = (run: Run): void => this.cancel(run, "deadline")
+  private readonly timedOut = (job: Job): void => this.timeout(job)
 
   private timeout(job: Job): void {
     job.entry = undefined
     if (job.state !== State.Running) return
-    const worker = job.worker
     job.timedOut = true
-    if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
-      worker.doomed = true
-      worker.fiber.unsafeInterruptAsFork(FiberId.none)
-    }
+    this.interrupt(job.worker, job)
   }
 
   private spawn(job: Job): void {
@@ -422,7 +418,7 @@ export class SchedulerImpl {
    */
   private workerLoop(worker: Worker): Effect.Effect<void> {
     const step = (job: Job): Effect.Effect<void> =>
-      Effect.matchCauseEffect(Effect.interruptible(job.task.effect as Effect.Effect<unknown, unknown>), {
+      Effect.matchCauseEffect(Effect.interruptible(this.attempt(job)), {
         onSuccess: (value) => {
           this.succeed(job, value)
           return next()
@@ -439,6 +435,49 @@ export class SchedulerImpl {
       return job === undefined ? this.retire(worker) : step(job)
     }
     return Effect.suspend(() => step(worker.job!))
+  }
+
+  /**
+   * The effect of one attempt. A promise task (`Task.fromPromise`, the Promise
+   * API) is called directly with an AbortController owned by the job, and the
+   * scheduler aborts it itself wherever it interrupts an attempt (timeout,
+   * deadline, run interrupted, shutdown). Giving `Effect.async` a canceler
+   * effect instead measured ~7 µs more per task here (20,000 tasks at
+   * concurrency 64), and a function without a signal parameter gets no
+   * controller at all.
+   */
+  private attempt(job: Job): Effect.Effect<unknown, unknown> {
+    const evaluate = job.task.evaluate
+    if (evaluate === undefined) return job.task.effect as Effect.Effect<unknown, unknown>
+    return Effect.async<unknown, unknown>((resume) => {
+      let value: unknown
+      try {
+        if (evaluate.length === 0) {
+          value = (evaluate as () => unknown)()
+        } else {
+          const controller = new AbortController()
+          job.controller = controller
+          value = evaluate(controller.signal)
+        }
+      } catch (error) {
+        resume(Effect.fail(error))
+        return
+      }
+      if (Predicate.isPromiseLike(value)) {
+        value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
+      } else {
+        resume(Effect.succeed(value))
+      }
+    })
+  }
+
+  /** Interrupts the attempt running on `worker` (and aborts its signal). */
+  private interrupt(worker: Worker | undefined, job: Job): void {
+    if (job.controller !== undefined) job.controller.abort()
+    if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
+      worker.doomed = true
+      worker.fiber.unsafeInterruptAsFork(FiberId.none)
+    }
   }
 
   private retire(worker: Worker): Effect.Effect<void> {
@@ -466,6 +505,7 @@ export class SchedulerImpl {
       job.entry = undefined
     }
     job.worker = undefined
+    job.controller = undefined
     this.releaseSlot(job)
   }
 
@@ -562,15 +602,18 @@ export class SchedulerImpl {
       this.settle(job, error)
       return
     }
-    const requeue = () => {
-      job.entry = undefined
-      if (job.state !== State.Backoff) return
-      this.delayed--
-      this.enqueue(job, this.timer.now())
-      this.pump(undefined)
-    }
-    if (delay === 0) requeue()
-    else job.entry = this.timer.at(this.timer.now() + delay, requeue)
+    if (delay === 0) this.requeue(job)
+    else job.entry = this.timer.at(this.timer.now() + delay, this.backoffOver, job)
+  }
+
+  private readonly backoffOver = (job: Job): void => this.requeue(job)
+
+  private requeue(job: Job): void {
+    job.entry = undefined
+    if (job.state !== State.Backoff) return
+    this.delayed--
+    this.enqueue(job, this.timer.now())
+    this.pump(undefined)
   }
 
   private settleInterrupted(job: Job, reason: Reason): void {

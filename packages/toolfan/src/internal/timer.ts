@@ -25,10 +25,14 @@ import * as Runtime from "effect/Runtime"
 import { Fifo, MinHeap } from "./queue.js"
 
 /** @internal */
-export interface TimerEntry {
-  at: number
-  live: boolean
-  readonly fire: (entry: TimerEntry) => void
+export class TimerEntry {
+  live = true
+  constructor(
+    readonly at: number,
+    readonly fire: (target: any) => void,
+    readonly target: unknown,
+    readonly lane: Fifo<TimerEntry> | undefined
+  ) {}
 }
 
 /** @internal */
@@ -48,22 +52,26 @@ export class Timer {
     return this.clock.unsafeCurrentTimeMillis()
   }
 
-  /** Adds an entry to fire `delay` ms after `now`, in the lane of that delay. */
-  lane(now: number, delay: number, fire: (entry: TimerEntry) => void): TimerEntry {
-    const entry: TimerEntry = { at: now + delay, live: true, fire }
+  /**
+   * Adds an entry to call `fire(target)` `delay` ms after `now`, in the lane of
+   * that delay. (`fire` and `target` are separate so that the hot path
+   * allocates no closure per attempt.)
+   */
+  lane<T>(now: number, delay: number, fire: (target: T) => void, target: T): TimerEntry {
     let lane = this.lanes.get(delay)
     if (lane === undefined) {
       lane = new Fifo()
       this.lanes.set(delay, lane)
     }
+    const entry = new TimerEntry(now + delay, fire, target, lane)
     lane.push(entry)
     this.added(entry.at)
     return entry
   }
 
-  /** Adds an entry to fire at `at` (any order). */
-  at(at: number, fire: (entry: TimerEntry) => void): TimerEntry {
-    const entry: TimerEntry = { at, live: true, fire }
+  /** Adds an entry to call `fire(target)` at `at` (any order). */
+  at<T>(at: number, fire: (target: T) => void, target: T): TimerEntry {
+    const entry = new TimerEntry(at, fire, target, undefined)
     this.heap.push(entry)
     this.added(at)
     return entry
@@ -72,6 +80,12 @@ export class Timer {
   cancel(entry: TimerEntry): void {
     if (!entry.live) return
     entry.live = false
+    // attempts mostly end in the order they started: drop dead heads at once
+    // so that a lane holds only the attempts still running
+    const lane = entry.lane
+    if (lane !== undefined) {
+      while (lane.size > 0 && !lane.peek()!.live) lane.shift()
+    }
     if (--this.live === 0) this.stop()
   }
 
@@ -141,7 +155,7 @@ export class Timer {
       if (!entry.live) continue
       entry.live = false
       this.live--
-      entry.fire(entry)
+      entry.fire(entry.target)
     }
     if (this.live === 0) {
       this.stop()
