@@ -178,26 +178,29 @@ export const make = (options?: Options | undefined): Effect.Effect<Service, Inva
 const makeService = (impl: internal.SchedulerImpl): Service => {
   const runWith = (
     tasks: ReadonlyArray<Task.Any>,
-    options: internal.RunOptions
+    options: internal.RunOptions,
+    parentJob?: internal.Job | undefined
   ): Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>, never, any> => {
     if (tasks.length === 0) return Effect.sync(() => [])
-    const body = Effect.flatMap(Effect.runtime<any>(), (runtime) =>
-      Effect.async<Array<TaskResult.TaskResult<unknown, unknown>>>((resume) => {
-        const run = new internal.Run(impl, internal.workerRuntime(runtime), options, tasks.length)
-        run.onDone = () => resume(Effect.succeed(run.results))
-        impl.start(run, tasks)
-        return Effect.async<void>((settled) => {
-          if (run.remaining === 0) return settled(Effect.void)
-          run.onDone = () => settled(Effect.void)
-          impl.cancel(run, "interrupted")
-        })
-      }))
-    return Effect.flatMap(FiberRef.get(internal.currentWorker), (worker) => {
-      const lent = impl.lend(worker)
-      return lent === undefined ? body : Effect.zipLeft(body, impl.reclaim(lent))
-    })
+    const body = (parent: internal.Job | undefined) =>
+      Effect.flatMap(Effect.runtime<any>(), (runtime) =>
+        Effect.async<Array<TaskResult.TaskResult<unknown, unknown>>>((resume) => {
+          const run = new internal.Run(impl, internal.workerRuntime(runtime), options, tasks.length, parent)
+          run.onDone = () => resume(Effect.succeed(run.results))
+          impl.start(run, tasks)
+          // on interruption: cancel the run and return once every task has settled
+          return Effect.async<void>((settled) => {
+            if (run.remaining === 0) return settled(Effect.void)
+            run.onDone = () => settled(Effect.void)
+            impl.cancel(run, "interrupted")
+          })
+        }))
+    // a run started inside a task borrows that task's slot (see Service.run)
+    return parentJob !== undefined
+      ? body(parentJob)
+      : Effect.flatMap(FiberRef.get(internal.currentWorker), (worker) => body(impl.parentOf(worker)))
   }
-  return Scheduler.of({
+  const service = Scheduler.of({
     run: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
       checkTasks("Scheduler.run", tasks)
       const deadlineMs = checkRunOptions("Scheduler.run", options)
@@ -215,7 +218,39 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
     }) as Service["stream"],
     stats: Effect.sync(() => impl.stats())
   })
+  promiseRuns.set(service, (tasks, deadlineMs, signal) => {
+    const job = signal === undefined ? undefined : internal.signalJobs.get(signal)
+    // only the signal of the attempt running now, on this scheduler, makes a nested run
+    const parent = job !== undefined && job.run.scheduler === impl && job.controller?.signal === signal
+      ? job
+      : undefined
+    return runWith(tasks, { deadlineMs, signal }, parent) as Effect.Effect<
+      Array<TaskResult.TaskResult<unknown, unknown>>
+    >
+  })
+  return service
 }
+
+/**
+ * How the Promise API runs tasks: with an AbortSignal that cancels the run and,
+ * when it is the signal of a task of the same scheduler, marks the run as
+ * nested in that task (the Promise API has no FiberRef to tell).
+ * @internal
+ */
+export const promiseRuns = new WeakMap<
+  Service,
+  (
+    tasks: ReadonlyArray<Task.Any>,
+    deadlineMs: number,
+    signal: AbortSignal | undefined
+  ) => Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
+>()
+
+/** @internal */
+export const checkRunTasks = checkTasks
+
+/** @internal */
+export const checkRunDeadline = checkRunOptions
 
 /**
  * A layer providing a {@link Scheduler} built with {@link make}.

@@ -151,7 +151,7 @@ export interface Options<E> {
  */
 export const defaultSchedule: Schedule.Schedule<Duration.Duration, unknown> = Schedule.exponential("100 millis", 2).pipe(
   Schedule.jittered,
-  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(10)))
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(10)))
 )
 
 const TaskProto = {

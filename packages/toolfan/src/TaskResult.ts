@@ -88,12 +88,18 @@ class TaskResultImpl<A, E> {
       _id: "TaskResult",
       name: this.name,
       ok: this.ok,
-      ...(this.ok ? { value: this.value } : { error: this.error }),
+      ...(this.ok ? { value: this.value } : { error: errorJSON(this.error!) }),
       attempts: this.attempts,
       durationMs: this.durationMs,
       waitMs: this.waitMs
     }
   }
+}
+
+/** An error as JSON, with its readable `message` (a getter, which JSON.stringify would drop). */
+const errorJSON = (error: TaskError<unknown>): unknown => {
+  const json = "toJSON" in error && typeof error.toJSON === "function" ? error.toJSON() : { ...error }
+  return { ...(json as object), message: error.message }
 }
 
 /**

@@ -131,12 +131,15 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
   /** @internal */
   readonly core: CoreTask.Task<ValueOf<F>, unknown>
 
-  constructor(readonly name: string, fn: F, ...[options]: TaskOptionsFor<F>) {
+  constructor(readonly name: string, readonly fn: F, ...[options]: TaskOptionsFor<F>) {
     this.core = jsErrors(() => {
       validate.func("Task", "fn", fn)
       const { args = [], ...policies } = options === undefined
         ? {}
         : validate.record("Task", "options", options) as TaskOptions<ReadonlyArray<unknown>>
+      if ("schedule" in policies) {
+        validate.invalid("Task", "options.schedule", "left out (the Promise API uses the default backoff)", policies.schedule, "type")
+      }
       if (!Array.isArray(args)) validate.invalid("Task", "args", "an array", args, "type")
       const call = fn as unknown as (...args: ReadonlyArray<unknown>) => PromiseLike<ValueOf<F>> | ValueOf<F>
       const evaluate = call.length > args.length
@@ -172,6 +175,16 @@ export interface RunOptions {
    * aborted and reported as `TaskInterrupted`. Default: none.
    */
   readonly deadline?: number | undefined
+  /**
+   * Aborting this signal ends the run early: unfinished tasks are aborted and
+   * reported as `TaskInterrupted`, and `run` resolves with every result.
+   *
+   * Pass the signal your task function received when it starts a run on the
+   * same scheduler: the nested run then borrows the task's slot while it
+   * runs, so nested runs never deadlock on the cap (and aborting the task
+   * aborts its nested run). Default: none.
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 type Results<T extends ReadonlyArray<Task<any>>> = {
@@ -204,7 +217,8 @@ export class Scheduler {
 
   /**
    * Runs the tasks; resolves with one result per task, in input order. Never
-   * rejects for a task's sake (only for invalid arguments).
+   * rejects: failures are in the results. Invalid arguments throw at once (a
+   * `TypeError` or `RangeError`).
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
     const effect = jsErrors(() => {
@@ -212,7 +226,12 @@ export class Scheduler {
       const core = tasks.map((t, i) =>
         t instanceof Task ? t.core : validate.invalid("Scheduler.run", `tasks[${i}]`, "a Task", t, "type")
       )
-      return this.#service.run(core, options)
+      const o = options === undefined ? {} : validate.record("Scheduler.run", "options", options) as RunOptions
+      const deadlineMs = CoreScheduler.checkRunDeadline("Scheduler.run", { deadline: o.deadline })
+      if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+        validate.invalid("Scheduler.run", "signal", "an AbortSignal", o.signal, "type")
+      }
+      return CoreScheduler.promiseRuns.get(this.#service)!(core, deadlineMs, o.signal)
     })
     return Effect.runPromise(effect) as Promise<any>
   }
@@ -223,9 +242,10 @@ export class Scheduler {
   }
 
   /**
-   * Interrupts what is still running or queued (those tasks report
-   * `TaskInterrupted`), waits for it to settle, and refuses nothing: later
-   * runs report every task interrupted.
+   * Shuts the scheduler down: tasks still running or queued are aborted and
+   * reported as `TaskInterrupted` (reason `"shutdown"`), and the returned
+   * promise resolves once they have settled. Runs started after `close()`
+   * resolve at once with every task `TaskInterrupted`.
    */
   close(): Promise<void> {
     return Effect.runPromise(Scope.close(this.#scope, Exit.void))

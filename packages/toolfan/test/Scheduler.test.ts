@@ -227,6 +227,37 @@ describe("Scheduler", () => {
         expect(yield* Scheduler.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
       }).pipe(withScheduler({ maxConcurrency: 1 })))
 
+    it.effect("run() - several nested runs started together from one task share its slot and finish", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const inner = (name: string) => Task.make(name, probe.sleep(name, 10, name))
+        const parent = Task.make(
+          "parent",
+          Effect.all([Scheduler.run([inner("a")]), Scheduler.run([inner("b"), inner("c")])], { concurrency: 2 }),
+          { timeout: 10_000 }
+        )
+        const [result] = yield* runFor(100, Scheduler.run([parent]))
+        expect(result.ok).toBe(true)
+        expect(result.value?.flat().map((r) => r.value)).toEqual(["a", "b", "c"])
+        expect(probe.peak).toBe(1)
+        expect(yield* Scheduler.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
+    it.effect("run() - a parent takes its slot back after its nested run, ahead of waiting tasks", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const parent = Task.make(
+          "parent",
+          Effect.zipRight(
+            Scheduler.run([Task.make("child", probe.sleep("child", 10, 0), { priority: 10 })]),
+            probe.sleep("parent-after", 50, 0)
+          )
+        )
+        yield* runFor(200, Scheduler.run([parent, Task.make("waiting", probe.sleep("waiting", 10, 0))]))
+        expect(probe.startOrder()).toEqual(["child", "parent-after", "waiting"])
+        expect(probe.peak).toBe(1)
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
     it.effect("run() - a nested run in the parent's group does not deadlock on the group cap", () =>
       Effect.gen(function*() {
         const results = yield* runFor(
@@ -350,6 +381,27 @@ describe("Scheduler", () => {
         expect(result.error.attempts).toBe(4)
         expect(result.error.message).toBe(`task "flaky" failed after 4 attempts: SearchError`)
       }).pipe(withScheduler()))
+
+    it.effect("Task.defaultSchedule - delays are 100 ms × 2^n, each scaled by a random 0.8–1.2, capped at 10 s", () =>
+      Effect.gen(function*() {
+        const schedule = Task.defaultSchedule
+        let state = schedule.initial
+        const delays: Array<number> = []
+        for (let n = 0; n < 12; n++) {
+          const [next, , decision] = yield* schedule.step(0, undefined, state)
+          state = next
+          assert(decision._tag === "Continue")
+          delays.push(decision.intervals.intervals.pipe(Chunk.unsafeHead).startMillis)
+        }
+        delays.forEach((delay, n) => {
+          const base = 100 * 2 ** n
+          expect(delay).toBeGreaterThanOrEqual(Math.min(base * 0.8, 10_000))
+          expect(delay).toBeLessThanOrEqual(Math.min(base * 1.2, 10_000))
+        })
+        // jittered: not every delay is the exact power of two
+        expect(delays.slice(0, 7).some((delay, n) => delay !== 100 * 2 ** n)).toBe(true)
+        expect(delays.slice(-3)).toEqual([10_000, 10_000, 10_000])
+      }))
 
     it.effect("the default backoff is exponential from 100 ms, factor 2, jittered and capped at 10 s", () =>
       Effect.gen(function*() {

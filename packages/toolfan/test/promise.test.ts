@@ -124,6 +124,51 @@ describe("toolfan/promise", () => {
     expect(late.error?._tag).toBe("TaskInterrupted")
   })
 
+  it("Scheduler.run() - a run given its task's signal borrows the task's slot (no deadlock)", async () => {
+    const scheduler = new Scheduler({ maxConcurrency: 1 })
+    const [outer] = await scheduler.run([
+      new Task("outer", async (signal: AbortSignal) => {
+        const inner = await scheduler.run([new Task("a", () => "a"), new Task("b", () => "b")], { signal })
+        return inner.map((r) => r.value)
+      }, { timeout: 2000 })
+    ])
+    expect(outer.value).toEqual(["a", "b"])
+    expect(scheduler.stats()).toEqual({ active: 0, pending: 0, delayed: 0 })
+    await scheduler.close()
+  })
+
+  it("Scheduler.run() - aborting the signal ends the run with every result", async () => {
+    const scheduler = new Scheduler()
+    const controller = new AbortController()
+    let inner: AbortSignal | undefined
+    const running = scheduler.run([
+      new Task("quick", () => 1),
+      new Task("hang", (s: AbortSignal) => {
+        inner = s
+        return new Promise(() => {})
+      })
+    ], { signal: controller.signal })
+    await sleep(5)
+    controller.abort()
+    const [quick, hang] = await running
+    expect(quick.value).toBe(1)
+    expect(hang.error?._tag).toBe("TaskInterrupted")
+    expect(inner?.aborted).toBe(true)
+    const [late] = await scheduler.run([new Task("late", () => 2)], { signal: controller.signal })
+    expect(late.error?._tag).toBe("TaskInterrupted")
+    await scheduler.close()
+  })
+
+  it("TaskResult - JSON keeps the error's message", async () => {
+    const scheduler = new Scheduler()
+    const [result] = await scheduler.run([new Task("down", () => Promise.reject(new Error("503")))])
+    expect(JSON.parse(JSON.stringify(result)).error).toMatchObject({
+      _tag: "TaskFailed",
+      message: `task "down" failed: 503`
+    })
+    await scheduler.close()
+  })
+
   describe("bad options", () => {
     it("throw a RangeError or TypeError naming the option and the value", () => {
       expect(() => new Scheduler({ maxConcurrency: 0 })).toThrow(RangeError)
@@ -137,9 +182,13 @@ describe("toolfan/promise", () => {
       expect(() => new Task("t", () => 1, { retries: -1 })).toThrow("Task: retries must be an integer ≥ 0, got -1")
       expect(() => new (Task as any)("t", "nope")).toThrow(TypeError)
       expect(() => new Task("t", () => 1, { args: "x" as any })).toThrow("Task: args must be an array")
+      expect(() => new Task("t", () => 1, { schedule: 5 } as any)).toThrow("Task: options.schedule must be left out")
       const scheduler = new Scheduler()
       expect(() => scheduler.run([{ name: "fake" } as any])).toThrow(TypeError)
       expect(() => scheduler.run([new Task("t", () => 1)], { deadline: -1 })).toThrow(RangeError)
+      expect(() => scheduler.run([new Task("t", () => 1)], { signal: {} as any })).toThrow(
+        "Scheduler.run: signal must be an AbortSignal, got {} (object)"
+      )
       return scheduler.close()
     })
   })

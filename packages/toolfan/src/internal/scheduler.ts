@@ -103,6 +103,10 @@ export class Job implements Ticket {
   worker: Worker | undefined = undefined
   scheduleState: unknown = undefined
   controller: AbortController | undefined = undefined
+  /** Nested runs currently borrowing this job's slot. */
+  lends = 0
+  /** The ticket by which this job takes its lent slot back, while queued. */
+  reclaim: Reclaim | undefined = undefined
   readonly priority: number
   constructor(
     readonly run: Run,
@@ -120,7 +124,10 @@ class Reclaim implements Ticket {
   holdsSlot = false
   queuedAt = 0
   readonly priority = Number.POSITIVE_INFINITY
-  constructor(readonly group: Group | undefined, readonly resume: () => void) {}
+  readonly group: Group | undefined
+  constructor(readonly job: Job, readonly done: () => void) {
+    this.group = job.group
+  }
 }
 
 /** @internal */
@@ -135,7 +142,16 @@ export class Worker {
 export interface RunOptions {
   readonly deadlineMs: number
   readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number) => void) | undefined
+  /** Aborting it cancels the run (Promise API). */
+  readonly signal?: AbortSignal | undefined
 }
+
+/**
+ * The job whose attempt owns an AbortSignal, so that a Promise API run given
+ * a task's signal is known to be nested in that task.
+ * @internal
+ */
+export const signalJobs = new WeakMap<AbortSignal, Job>()
 
 /** @internal */
 export class Run {
@@ -146,11 +162,14 @@ export class Run {
   cancelled: Reason | undefined = undefined
   deadline: TimerEntry | undefined = undefined
   onDone: (() => void) | undefined = undefined
+  onAbort: (() => void) | undefined = undefined
   constructor(
     readonly scheduler: SchedulerImpl,
     readonly runtime: Runtime.Runtime<any>,
     readonly options: RunOptions,
-    size: number
+    size: number,
+    /** The task this run was started from, whose slot it borrows. */
+    readonly parent: Job | undefined
   ) {
     this.results = new Array(size)
     this.remaining = size
@@ -217,9 +236,19 @@ export class SchedulerImpl {
       const group = task.group === undefined ? undefined : this.groups.get(task.group)
       run.jobs.push(new Job(run, i, task, group))
     }
+    if (run.parent !== undefined) this.lend(run.parent)
     if (this.closed) {
       this.cancel(run, "shutdown")
       return
+    }
+    const signal = run.options.signal
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.cancel(run, "interrupted")
+        return
+      }
+      run.onAbort = () => this.cancel(run, "interrupted")
+      signal.addEventListener("abort", run.onAbort, { once: true })
     }
     if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
       run.deadline = this.timer.lane(now, run.options.deadlineMs, this.deadlinePassed, run)
@@ -283,10 +312,13 @@ export class SchedulerImpl {
 
   private finishRun(run: Run): void {
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
+    if (run.onAbort !== undefined) run.options.signal!.removeEventListener("abort", run.onAbort)
     this.runs.delete(run)
-    const done = run.onDone
+    const done = run.onDone ?? (() => {})
     run.onDone = undefined
-    if (done !== undefined) done()
+    // a nested run ends when its parent holds its slot again
+    const ticket = run.parent === undefined ? undefined : this.endLend(run.parent, done)
+    if (ticket === undefined) done()
     if (this.runs.size === 0 && this.onIdle !== undefined) {
       const idle = this.onIdle
       this.onIdle = undefined
@@ -354,7 +386,12 @@ export class SchedulerImpl {
       t.holdsSlot = true
       if (t instanceof Reclaim) {
         t.state = State.Done
-        t.resume()
+        const job = t.job
+        job.reclaim = undefined
+        job.holdsSlot = true
+        job.holdsGroup = t.holdsGroup
+        t.holdsGroup = false
+        t.done()
         continue
       }
       const job = t as Job
@@ -376,6 +413,7 @@ export class SchedulerImpl {
     job.state = State.Running
     job.attempts++
     job.timedOut = false
+    job.lends = 0
     if (job.firstStart < 0) job.firstStart = now
     job.waitMs += now - job.queuedAt
     const timeout = job.task.timeoutMs
@@ -457,6 +495,7 @@ export class SchedulerImpl {
         } else {
           const controller = new AbortController()
           job.controller = controller
+          signalJobs.set(controller.signal, job)
           value = evaluate(controller.signal)
         }
       } catch (error) {
@@ -506,6 +545,17 @@ export class SchedulerImpl {
     }
     job.worker = undefined
     job.controller = undefined
+    const ticket = job.reclaim
+    if (ticket !== undefined) {
+      // the attempt ended while waiting to take its lent slot back
+      job.reclaim = undefined
+      if (ticket.state === State.Queued || ticket.state === State.GroupQueued) {
+        ticket.state = State.Done
+        this.pending--
+        this.releaseGroup(ticket)
+      }
+      ticket.done()
+    }
     this.releaseSlot(job)
   }
 
@@ -553,7 +603,7 @@ export class SchedulerImpl {
         retryable = true
         if (task.retryWhile !== undefined && attempts <= task.retries) {
           try {
-            retryable = task.retryWhile(failure.value) === true
+            retryable = Boolean(task.retryWhile(failure.value))
           } catch (defect) {
             error = new TaskDefect({ task: name, defect, attempts })
             retryable = false
@@ -643,40 +693,42 @@ export class SchedulerImpl {
   // ---------------------------------------------------------------------------
 
   /**
-   * If the current fiber runs an attempt of this scheduler, lends that
-   * attempt's slot (and group place) to a nested run, so that a run started
-   * from inside a task can never deadlock on the cap. Returns the job whose
-   * slot was lent.
+   * The job whose attempt the current fiber runs, if it belongs to this
+   * scheduler: a run started there is nested in it.
    */
-  lend(worker: Worker | undefined): Job | undefined {
+  parentOf(worker: Worker | undefined): Job | undefined {
     if (worker === undefined || worker.run.scheduler !== this) return undefined
     const job = worker.job
-    if (job === undefined || job.state !== State.Running || !job.holdsSlot) return undefined
-    this.releaseSlot(job)
-    this.pump(undefined)
-    return job
+    return job !== undefined && job.state === State.Running ? job : undefined
   }
 
-  /** Takes back a lent slot for `job`, ahead of every waiting task. */
-  reclaim(job: Job): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
-      const ticket = new Reclaim(job.group, () => {
-        job.holdsSlot = true
-        job.holdsGroup = ticket.holdsGroup
-        ticket.holdsGroup = false
-        resume(Effect.void)
-      })
-      this.enqueue(ticket, this.timer.now())
-      this.pump(undefined)
-      return Effect.sync(() => {
-        if (ticket.state === State.Queued || ticket.state === State.GroupQueued) {
-          ticket.state = State.Done
-          this.pending--
-          this.releaseGroup(ticket)
-          this.pump(undefined)
-        }
-      })
-    })
+  /**
+   * Lends `job`'s slot (and group place) to a nested run, so that a run
+   * started from inside a task can never deadlock on the cap. Nested runs
+   * started together share the one lent slot; the last one to end takes it
+   * back (see `endLend`).
+   */
+  private lend(job: Job): void {
+    // no pump here: the nested run's `start` pumps once its own tasks are
+    // queued, so they compete for the lent slot by priority like everyone
+    if (job.lends++ === 0 && job.holdsSlot) this.releaseSlot(job)
+  }
+
+  /**
+   * A nested run of `job` ended. When it was the last one, the job queues to
+   * take its slot back ahead of every waiting task (the ticket is queued
+   * synchronously, so the slot the nested run just freed goes to it), and the
+   * nested run returns once the slot is back (`done`). Nothing to take back if
+   * the attempt is over or being interrupted.
+   */
+  private endLend(job: Job, done: () => void): Reclaim | undefined {
+    if (--job.lends > 0 || job.state !== State.Running || job.holdsSlot) return undefined
+    const worker = job.worker
+    if (worker === undefined || worker.doomed) return undefined
+    const ticket = new Reclaim(job, done)
+    job.reclaim = ticket
+    this.enqueue(ticket, this.timer.now())
+    return ticket
   }
 }
 
