@@ -2,23 +2,25 @@ import { Scheduler, Task } from "toolfan/promise"
 
 const read = async (file: string) => `contents of ${file}`
 
-// Outer tasks and their sub-tasks use two schedulers, each with its own cap,
-// so a sub-task never waits for a slot held by its own parent.
-const outer = new Scheduler({ maxConcurrency: 4 })
-const inner = new Scheduler({ maxConcurrency: 8 })
+// One scheduler with a single slot, shared by the outer tasks and their sub-tasks.
+const scheduler = new Scheduler({ maxConcurrency: 1 })
 
-async function research(topic: string): Promise<number> {
-  const pages = await inner.run([
+// A "research" task fans out to its own sub-tasks. It passes the signal it received to the
+// nested run, which then borrows this task's slot (so it cannot deadlock on the cap) and is
+// aborted if this task times out.
+async function research(topic: string, signal: AbortSignal): Promise<number> {
+  const pages = await scheduler.run([
     new Task(`${topic}:a`, read, { args: [`${topic}/a.md`] }),
     new Task(`${topic}:b`, read, { args: [`${topic}/b.md`] })
-  ])
+  ], { signal })
   return pages.filter((p) => p.ok).length
 }
 
-const results = await outer.run([
+// maxConcurrency is 1, yet this finishes: each outer task lends its slot to its nested run.
+const results = await scheduler.run([
   new Task("research:effect", research, { args: ["effect"], timeout: 10_000 }),
   new Task("research:agents", research, { args: ["agents"], timeout: 10_000 })
 ])
 for (const r of results) console.log(r.name, r.value, "pages")
 
-await Promise.all([outer.close(), inner.close()])
+await scheduler.close()

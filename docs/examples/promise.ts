@@ -47,5 +47,13 @@ const [late] = await scheduler.run([new Task("late", (signal: AbortSignal) => sl
 })
 console.log(late.error?.message) // task "late" was interrupted: the run's deadline passed
 
+// Or end a run yourself with an AbortSignal, e.g. when the user cancels the request.
+const controller = new AbortController()
+setTimeout(() => controller.abort(), 300)
+const [stopped] = await scheduler.run([new Task("stopped", (signal: AbortSignal) => sleep(5_000, signal))], {
+  signal: controller.signal
+})
+console.log(stopped.error?.message) // task "stopped" was interrupted
+
 console.log(scheduler.stats()) // { active: 0, pending: 0, delayed: 0 }
 await scheduler.close()
