@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
+import { resumeWith } from "./internal/promise.js"
 import * as validate from "./internal/validate.js"
 
 /**
@@ -282,34 +283,11 @@ export const fromPromise = <A>(
  */
 export const promiseEffect = <A>(evaluate: (signal: AbortSignal) => PromiseLike<A> | A): Effect.Effect<A, unknown> =>
   evaluate.length === 0
-    ? Effect.async<A, unknown>((resume) => {
-      let value: PromiseLike<A> | A
-      try {
-        value = (evaluate as () => PromiseLike<A> | A)()
-      } catch (error) {
-        resume(Effect.fail(error))
-        return
-      }
-      if (Predicate.isPromiseLike(value)) {
-        value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
-      } else {
-        resume(Effect.succeed(value))
-      }
-    })
+    ? Effect.async<A, unknown>((resume) => resumeWith(evaluate as () => PromiseLike<A> | A, resume))
     : Effect.async<A, unknown>((resume) => {
       const controller = new AbortController()
-      let value: PromiseLike<A> | A
-      try {
-        value = evaluate(controller.signal)
-      } catch (error) {
-        resume(Effect.fail(error))
-        return
-      }
-      if (Predicate.isPromiseLike(value)) {
-        value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
-        return Effect.sync(() => controller.abort())
-      }
-      resume(Effect.succeed(value))
+      resumeWith(() => evaluate(controller.signal), resume)
+      return Effect.sync(() => controller.abort())
     })
 
 /**

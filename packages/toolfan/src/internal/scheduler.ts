@@ -48,7 +48,6 @@ import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
@@ -57,6 +56,7 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
+import { resumeWith } from "./promise.js"
 import { BucketQueue } from "./queue.js"
 import { Timer, type TimerEntry } from "./timer.js"
 
@@ -488,25 +488,11 @@ export class SchedulerImpl {
     const evaluate = job.task.evaluate
     if (evaluate === undefined) return job.task.effect as Effect.Effect<unknown, unknown>
     return Effect.async<unknown, unknown>((resume) => {
-      let value: unknown
-      try {
-        if (evaluate.length === 0) {
-          value = (evaluate as () => unknown)()
-        } else {
-          const controller = new AbortController()
-          job.controller = controller
-          signalJobs.set(controller.signal, job)
-          value = evaluate(controller.signal)
-        }
-      } catch (error) {
-        resume(Effect.fail(error))
-        return
-      }
-      if (Predicate.isPromiseLike(value)) {
-        value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
-      } else {
-        resume(Effect.succeed(value))
-      }
+      if (evaluate.length === 0) return resumeWith(evaluate as () => unknown, resume)
+      const controller = new AbortController()
+      job.controller = controller
+      signalJobs.set(controller.signal, job)
+      resumeWith(() => evaluate(controller.signal), resume)
     })
   }
 
