@@ -5,6 +5,13 @@
  */
 
 /**
+ * Micro-batching of small calls.
+ *
+ * @since 0.1.0
+ */
+export * as Batcher from "./Batcher.js"
+
+/**
  * Bad input, refused with the option and the value named.
  *
  * @since 0.1.0

@@ -23,6 +23,8 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
 import * as validate from "./internal/validate.js"
+import * as CoreBatcher from "./Batcher.js"
+import type { BatcherImpl } from "./internal/batcher.js"
 import * as CoreScheduler from "./Scheduler.js"
 import * as CoreTask from "./Task.js"
 import type { TaskError } from "./TaskError.js"
@@ -246,6 +248,103 @@ export class Scheduler {
    * reported as `TaskInterrupted` (reason `"shutdown"`), and the returned
    * promise resolves once they have settled. Runs started after `close()`
    * resolve at once with every task `TaskInterrupted`.
+   */
+  close(): Promise<void> {
+    return Effect.runPromise(Scope.close(this.#scope, Exit.void))
+  }
+}
+
+/**
+ * Options of a {@link MicroBatcher}. Times are milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MicroBatcherOptions<I> {
+  /** Most items in one batch. An integer ≥ 1. Default: `16`. */
+  readonly maxSize?: number | undefined
+  /** Longest a batch waits for more items after its first one, in ms (positive). Default: `20`. */
+  readonly maxWait?: number | undefined
+  /** Dedupes identical items within a window (equal keys are sent once). Default: none. */
+  readonly key?: ((item: I) => unknown) | undefined
+  /** Most batch calls in flight at once. An integer ≥ 1 or `Infinity`. Default: `Infinity`. */
+  readonly maxBatchesInFlight?: number | undefined
+  /** Time limit of each batch call in ms; its signal is aborted on expiry. Default: none. */
+  readonly timeout?: number | undefined
+  /** Extra attempts of a batch call after a failure or a timeout. Default: `0`. */
+  readonly retries?: number | undefined
+  /** Decides which batch failures are retried (timeouts always are). Default: every failure. */
+  readonly retryWhile?: ((error: unknown) => boolean) | undefined
+  /** A name for error messages. Default: `"batcher"`. */
+  readonly name?: string | undefined
+}
+
+/**
+ * Micro-batching without Effect: `submit` calls made close together are sent
+ * to `batchFn` as one batch — when `maxSize` items are waiting, or `maxWait`
+ * ms after the first one. `batchFn(items, signal)` returns one output per
+ * item, in order; an `Error` instance in place of an output rejects that item
+ * alone (as with dataloader). If `batchFn` throws or rejects, every item of
+ * the batch rejects with that error; if it returns the wrong number of
+ * outputs, every item rejects with a `BatchOutputMismatch`. Nobody is left
+ * waiting.
+ *
+ * @example
+ * ```ts
+ * import { MicroBatcher } from "toolfan/promise"
+ *
+ * const classify = new MicroBatcher(
+ *   async (texts: ReadonlyArray<string>) => texts.map((t) => (t.includes("!") ? "angry" : "calm")),
+ *   { maxSize: 16, maxWait: 20 }
+ * )
+ * const labels = await Promise.all(["hi", "no!"].map((t) => classify.submit(t)))
+ * await classify.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export class MicroBatcher<I, O> {
+  readonly #scope: Scope.CloseableScope
+  readonly #impl: BatcherImpl
+
+  constructor(
+    batchFn: (items: ReadonlyArray<I>, signal: AbortSignal) => PromiseLike<ReadonlyArray<O | Error>> | ReadonlyArray<O | Error>,
+    options?: MicroBatcherOptions<I> | undefined
+  ) {
+    jsErrors(() => validate.func("MicroBatcher", "batchFn", batchFn))
+    const o = options === undefined ? {} : jsErrors(() => validate.record("MicroBatcher", "options", options))
+    const run = (items: ReadonlyArray<I>) =>
+      Effect.map(
+        CoreTask.promiseEffect((signal) => batchFn(items, signal)),
+        (outputs) => Array.isArray(outputs) ? outputs.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : outputs
+      )
+    const scope = Effect.runSync(Scope.make())
+    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.make({ ...o, run }), scope))
+    if (Exit.isFailure(exit)) {
+      Effect.runSync(Scope.close(scope, Exit.void))
+      jsErrors(() => {
+        throw Cause.squash(exit.cause)
+      })
+    }
+    this.#scope = scope
+    this.#impl = CoreBatcher.impls.get(Effect.runSync(exit))!
+  }
+
+  /**
+   * Submits one item; resolves with its output, or rejects with the batch's
+   * error, the item's own `Error`, or one of toolfan's (`BatchOutputMismatch`,
+   * `TaskTimedOut`, `BatcherClosed`, ...).
+   */
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.#impl.add(item, (outcome) => outcome._tag === "Right" ? resolve(outcome.right) : reject(outcome.left))
+    })
+  }
+
+  /**
+   * Sends what is pending, waits for the batches in flight, and refuses later
+   * submits (they reject with `BatcherClosed`).
    */
   close(): Promise<void> {
     return Effect.runPromise(Scope.close(this.#scope, Exit.void))

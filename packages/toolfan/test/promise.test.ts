@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Scheduler, Task } from "../src/promise.js"
+import { MicroBatcher, Scheduler, Task } from "../src/promise.js"
 
 // Real time here: the Promise API is for code without Effect, so these are
 // small integration tests with a few milliseconds of sleep; behaviour in
@@ -191,5 +191,66 @@ describe("toolfan/promise", () => {
       )
       return scheduler.close()
     })
+  })
+})
+
+describe("toolfan/promise MicroBatcher", () => {
+  it("submit() - 50 concurrent submits with maxSize 16 make 4 calls [16, 16, 16, 2]", async () => {
+    const shapes: Array<number> = []
+    const batcher = new MicroBatcher(async (texts: ReadonlyArray<string>) => {
+      shapes.push(texts.length)
+      return texts.map((t) => t.toUpperCase())
+    }, { maxSize: 16, maxWait: 20 })
+    const items = Array.from({ length: 50 }, (_, i) => `t${i}`)
+    const labels = await Promise.all(items.map((t) => batcher.submit(t)))
+    expect(shapes).toEqual([16, 16, 16, 2])
+    expect(labels).toEqual(items.map((t) => t.toUpperCase()))
+    await batcher.close()
+  })
+
+  it("submit() - rejects every item of a failed batch with the thrown error; an Error output rejects one item", async () => {
+    let call = 0
+    const down = new Error("503")
+    const batcher = new MicroBatcher(async (xs: ReadonlyArray<number>) => {
+      if (++call === 1) throw down
+      return xs.map((x) => (x < 0 ? new RangeError(`negative: ${x}`) : x * 2))
+    }, { maxWait: 5 })
+    const first = await Promise.allSettled([batcher.submit(1), batcher.submit(2)])
+    expect(first).toEqual([{ status: "rejected", reason: down }, { status: "rejected", reason: down }])
+    const second = await Promise.allSettled([batcher.submit(3), batcher.submit(-1)])
+    expect(second[0]).toEqual({ status: "fulfilled", value: 6 })
+    expect(second[1].status === "rejected" && (second[1].reason as Error).message).toBe("negative: -1")
+    await batcher.close()
+  })
+
+  it("submit() - a wrong number of outputs rejects every item with BatchOutputMismatch", async () => {
+    const batcher = new MicroBatcher(async (xs: ReadonlyArray<number>) => xs.slice(1), { maxWait: 5 })
+    const outcomes = await Promise.allSettled([batcher.submit(1), batcher.submit(2)])
+    for (const o of outcomes) {
+      expect(o.status === "rejected" && (o.reason as { _tag: string })._tag).toBe("BatchOutputMismatch")
+    }
+    await batcher.close()
+  })
+
+  it("close() - flushes what is pending at once and refuses later submits", async () => {
+    const shapes: Array<number> = []
+    const batcher = new MicroBatcher(async (xs: ReadonlyArray<number>) => {
+      shapes.push(xs.length)
+      return xs
+    }, { maxWait: 60_000 })
+    const pending = [batcher.submit(1), batcher.submit(2)]
+    await batcher.close()
+    expect(await Promise.all(pending)).toEqual([1, 2])
+    expect(shapes).toEqual([2])
+    await expect(batcher.submit(3)).rejects.toMatchObject({ _tag: "BatcherClosed" })
+  })
+
+  it("bad options throw a RangeError or TypeError naming the option and the value", () => {
+    const fn = async (xs: ReadonlyArray<number>) => xs
+    expect(() => new MicroBatcher(fn, { maxSize: 0 })).toThrow(RangeError)
+    expect(() => new MicroBatcher(fn, { maxSize: 0 })).toThrow("maxSize must be an integer ≥ 1, got 0 (number)")
+    expect(() => new MicroBatcher(fn, { maxWait: -1 })).toThrow(RangeError)
+    expect(() => new MicroBatcher(fn, { key: 3 as any })).toThrow(TypeError)
+    expect(() => new MicroBatcher("fn" as any)).toThrow(`MicroBatcher: batchFn must be a function, got "fn" (string)`)
   })
 })
