@@ -1,17 +1,22 @@
 /**
  * toolfan's main demo (`npm start`): one agent step, plan → ten tools →
- * synthesize, with the ten tool calls run at once by the `Scheduler`.
+ * synthesize, with the ten tool calls run at once by the `Scheduler`; then
+ * micro-batching, with 50 small "is this relevant?" prompts gathered into a
+ * few model calls by a `Batcher`.
  *
- * Everything is offline and deterministic: the tools are fakes with fixed
- * latencies (see `tools.ts`) and retries wait a fixed 50 ms, so every run
- * prints the same apart from a few milliseconds of timer noise.
+ * Everything is offline and deterministic: the tools and the model are fakes
+ * with fixed latencies (see `tools.ts` and `llm.ts`) and retries wait a fixed
+ * 50 ms, so every run prints the same apart from a few milliseconds of timer
+ * noise.
  */
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import { Scheduler, Task, type TaskError, TaskResult } from "toolfan"
+import { Batcher, Scheduler, Task, type TaskError, TaskResult } from "toolfan"
+import { latencyMs, Llm, LlmLive } from "./llm.js"
 import * as Recorder from "./recorder.js"
 import * as Report from "./report.js"
 import { painter, stdoutHasColor, wrap } from "./text.js"
@@ -113,6 +118,50 @@ const agentStep = (question: string) =>
   })
 
 // ---------------------------------------------------------------------------
+// micro-batching
+// ---------------------------------------------------------------------------
+
+/** A model call takes 16 texts at most; a partial batch waits at most 20 ms for more. */
+const batcherOptions = { maxSize: 16, maxWait: "20 millis" } as const
+
+/** 50 news headlines the agent found: 5 cities × 10 stories. */
+const headlines = ["Lisbon", "Porto", "Madrid", "Berlin", "Paris"].flatMap((city) =>
+  [
+    "AI meetup announces its Thursday speakers",
+    "metro strike called off for this week",
+    "heat warning lifted before the weekend",
+    "airport adds late evening flights",
+    "hotel prices climb ahead of tech week",
+    "football club signs a new goalkeeper",
+    "city council debates parking fees",
+    "science museum reopens after renovation",
+    "tram lines run a reduced service on Thursday",
+    "bakery wins national pastry prize"
+  ].map((story) => `${city}: ${story}`)
+)
+
+/**
+ * Classify: each headline is its own small prompt ("does this matter for the
+ * trip?"), submitted by an independent caller, as code that handles one item
+ * at a time does. The batcher gathers them into a few model calls: a batch
+ * goes when it holds 16 texts, or 20 ms after its first one. The batch
+ * function records the size of every call it makes.
+ */
+const classify = (texts: ReadonlyArray<string>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const llm = yield* Llm
+    const shapes = yield* Ref.make<ReadonlyArray<number>>([])
+    const batcher = yield* Batcher.make({
+      ...batcherOptions,
+      name: "classify",
+      run: (batch: ReadonlyArray<string>) =>
+        Effect.zipRight(Ref.update(shapes, (all) => [...all, batch.length]), llm.classify(batch))
+    })
+    const [time, labels] = yield* Effect.timed(Effect.forEach(texts, batcher.submit, { concurrency: "unbounded" }))
+    return { labels, time, shapes: yield* Ref.get(shapes) }
+  }))
+
+// ---------------------------------------------------------------------------
 // the report
 // ---------------------------------------------------------------------------
 
@@ -149,8 +198,11 @@ const ms = (d: Duration.Duration): number => Math.round(Duration.toMillis(d))
 
 const indent = (text: string): string => text.split("\n").map((line) => `   ${line}`).join("\n")
 
-const stepLine = (n: number, name: string, took: number, note: string): string =>
-  `${paint("bold", `${n}. ${name.padEnd(10)}`)} ${Report.ms(took).padStart(6)}   ${note}`
+const stepLine = (label: string, took: number, note: string): string =>
+  `${paint("bold", label.padEnd(13))} ${Report.ms(took).padStart(6)}   ${note}`
+
+/** Where the note of a {@link stepLine} starts. */
+const noteColumn = " ".repeat(13 + 1 + 6 + 3)
 
 /** Runs the step, then shows what happened. */
 const main = Effect.gen(function*() {
@@ -164,22 +216,34 @@ const main = Effect.gen(function*() {
   const ok = step.results.filter((r) => r.ok).length
   const width = WIDTH - 3 // less the indent
 
-  yield* Console.log(stepLine(1, "plan", ms(step.planTime), `the model picks ${step.results.length} tool calls`))
+  yield* Console.log(stepLine("1. plan", ms(step.planTime), `the model picks ${step.results.length} tool calls`))
   const caps = `maxConcurrency ${maxConcurrency} and groups { web: ${groups.web} }`
-  yield* Console.log(stepLine(2, "tools", toolsMs, `Scheduler.run with ${caps}`))
+  yield* Console.log(stepLine("2. tools", toolsMs, `Scheduler.run with ${caps}`))
   yield* Console.log("\n" + indent(Report.resultsTable(step.results, { width, color })))
   yield* Console.log("\n" + indent(Timeline.render(timelineRows(step.results, attempts), { width, color })))
   yield* Console.log("\n" + indent(Report.speedup(step.results, toolsMs, { color })) + "\n")
-  yield* Console.log(stepLine(3, "synthesize", ms(step.synthesizeTime), `from the ${ok} results that have a value`))
+  yield* Console.log(stepLine("3. synthesize", ms(step.synthesizeTime), `from the ${ok} results that have a value`))
   const answer = wrap(step.answer.split(" "), WIDTH - 6).map((line, i) => (i === 0 ? "A: " : "   ") + line)
   yield* Console.log("\n" + indent(answer.join("\n")))
 
   const total = ms(step.planTime) + toolsMs + ms(step.synthesizeTime)
   yield* Console.log(`\n${paint("bold", "step total")}   ${Report.ms(total)}`)
+
+  const title = `Micro-batching: ${headlines.length} short "is this relevant?" prompts for the model`
+  yield* Console.log("\n" + paint("bold", title))
+  const batched = yield* classify(headlines)
+  const batchedMs = ms(batched.time)
+  const { maxSize, maxWait } = batcherOptions
+  yield* Console.log(`\n${stepLine("classify", batchedMs, Report.batchShapes(headlines.length, batched.shapes))}`)
+  const options = `maxSize ${maxSize}, maxWait ${Report.ms(ms(Duration.decode(maxWait)))}`
+  const setup = `Batcher.make with ${options}; one model call takes ${Report.ms(latencyMs)}`
+  yield* Console.log(paint("dim", noteColumn + setup))
+  yield* Console.log("\n" + indent(Report.batchSpeedup(headlines.length, latencyMs, batchedMs, { color })))
+  yield* Console.log("\n" + indent(Report.labelSamples(headlines, batched.labels, { width, color })))
 })
 
-/** Fake tools, the attempt recorder and the scheduler, all provided as layers. */
-const MainLive = Layer.mergeAll(ToolsLive, Recorder.layer, Scheduler.layer(schedulerOptions))
+/** Fake tools, a fake model, the attempt recorder and the scheduler, all provided as layers. */
+const MainLive = Layer.mergeAll(ToolsLive, LlmLive, Recorder.layer, Scheduler.layer(schedulerOptions))
 
 Effect.runPromise(Effect.provide(main, MainLive)).catch((error: unknown) => {
   console.error(error)

@@ -63,23 +63,82 @@ export const resultsTable = (results: ReadonlyArray<AnyResult>, options?: Option
   return lines.join("\n")
 }
 
-/**
- * What running the tasks at once saved: the run's wall time against the sum
- * of every task's own time (`durationMs`, retries and backoffs included) —
- * what calling them one after another would have taken.
- */
-export const speedup = (results: ReadonlyArray<AnyResult>, wallMs: number, options?: Options | undefined): string => {
+/** One row of a before/after comparison: label, time, note. */
+type ComparisonRow = readonly [label: string, millis: number, note: string]
+
+/** Two timed rows and the speed-up from the first to the second, in aligned columns. */
+const comparison = (slow: ComparisonRow, fast: ComparisonRow, options: Options | undefined): string => {
   const paint = painter(options?.color === true)
-  const serialMs = results.reduce((sum, r) => sum + r.durationMs, 0)
-  const factor = serialMs / Math.max(1, wallMs)
-  const rows: Array<[string, string, string]> = [
-    ["one after another", ms(serialMs), `the sum of the ${results.length} tasks' own times`],
-    ["all at once", ms(wallMs), "the wall time of Scheduler.run"]
-  ]
+  const factor = slow[1] / Math.max(1, fast[1])
+  const rows = [slow, fast].map(([l, millis, note]) => [l, ms(millis), note] as const)
   const label = Math.max(...rows.map(([l]) => l.length))
   const value = Math.max(...rows.map(([, v]) => v.length))
   return [
     ...rows.map(([l, v, note]) => `${l.padEnd(label)}  ${v.padStart(value)}  ${paint("dim", note)}`),
     `${"speed-up".padEnd(label)}  ${paint("bold", `${factor.toFixed(1)}×`.padStart(value))}`
   ].join("\n")
+}
+
+/**
+ * What running the tasks at once saved: the run's wall time against the sum
+ * of every task's own time (`durationMs`, retries and backoffs included) —
+ * what calling them one after another would have taken.
+ */
+export const speedup = (results: ReadonlyArray<AnyResult>, wallMs: number, options?: Options | undefined): string => {
+  const serialMs = results.reduce((sum, r) => sum + r.durationMs, 0)
+  return comparison(
+    ["one after another", serialMs, `the sum of the ${results.length} tasks' own times`],
+    ["all at once", wallMs, "the wall time of Scheduler.run"],
+    options
+  )
+}
+
+/**
+ * The shapes of the batch calls, as recorded by the batch function:
+ * `50 prompts → 4 batched LLM calls [16, 16, 16, 2]`.
+ */
+export const batchShapes = (items: number, shapes: ReadonlyArray<number>): string =>
+  `${items} ${items === 1 ? "prompt" : "prompts"} → ${shapes.length} batched LLM ` +
+  `${shapes.length === 1 ? "call" : "calls"} [${shapes.join(", ")}]`
+
+/**
+ * What batching saved: the batched step's wall time against `items` calls of
+ * `latencyMs` made one by one.
+ */
+export const batchSpeedup = (
+  items: number,
+  latencyMs: number,
+  wallMs: number,
+  options?: Options | undefined
+): string =>
+  comparison(
+    ["one by one", items * latencyMs, `${items} calls × ${ms(latencyMs)}`],
+    ["batched", wallMs, `the wall time of the ${items} concurrent submits`],
+    options
+  )
+
+/**
+ * One line per label, in order of first appearance: how many texts got it,
+ * and the first of them as an example.
+ * `relevant     6 of 50, e.g. Lisbon: AI meetup announces its Thursday speakers`
+ */
+export const labelSamples = (
+  texts: ReadonlyArray<string>,
+  labels: ReadonlyArray<string>,
+  options?: Options | undefined
+): string => {
+  const width = options?.width ?? 100
+  const paint = painter(options?.color === true)
+  const seen = new Map<string, { count: number; example: string }>()
+  labels.forEach((label, i) => {
+    const entry = seen.get(label)
+    if (entry === undefined) seen.set(label, { count: 1, example: texts[i] ?? "" })
+    else entry.count++
+  })
+  const labelWidth = Math.max(0, ...[...seen.keys()].map((l) => l.length))
+  const total = String(labels.length)
+  return [...seen].map(([label, { count, example }]) => {
+    const head = `${label.padEnd(labelWidth)}  ${String(count).padStart(total.length)} of ${total}, e.g. `
+    return `${paint("bold", label)}${head.slice(label.length)}${truncate(example, width - head.length)}`
+  }).join("\n")
 }

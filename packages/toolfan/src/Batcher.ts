@@ -7,7 +7,6 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
 import type * as Schedule from "effect/Schedule"
@@ -112,7 +111,7 @@ export interface BatchRequest<I, O, E> extends Request.Request<O, E> {
  * @since 0.1.0
  * @category models
  */
-export interface Options<I, X, E, R> extends Task.Options<E> {
+export interface Options<I, X, E, R> extends Omit<Task.Options<E>, "priority" | "group"> {
   /**
    * Runs one batch: receives its items and returns one output per item, in the
    * same order (an item may get `Batcher.failItem(error)` instead). If it fails
@@ -221,14 +220,32 @@ export const make = <I, X, E = never, R = never>(
     const scheduler = yield* Scheduler.make({ maxConcurrency: checked.maxBatchesInFlight })
     const runtime = yield* Effect.runtime<R>()
     const clock = yield* Effect.clock
-    const impl = new internal.BatcherImpl(checked.internal, scheduler, runtime, clock)
+    const impl = new internal.BatcherImpl(checked.internal, Scheduler.internalRuns.get(scheduler)!, runtime, clock)
     yield* Effect.addFinalizer(() => impl.close())
     return makeBatcher<I, Output<X>, E | ItemError<X>>(impl)
   })
 
+const optionKeys: ReadonlySet<string> = new Set([
+  "run",
+  "maxSize",
+  "maxWait",
+  "key",
+  "maxBatchesInFlight",
+  "name",
+  "timeout",
+  "retries",
+  "schedule",
+  "retryWhile"
+])
+
 const checkOptions = (options: Options<any, any, any, any>) => {
   const where = "Batcher.make"
   const o = validate.record(where, "options", options) as unknown as Options<any, any, any, any>
+  for (const key of Object.keys(o)) {
+    if (!optionKeys.has(key)) {
+      validate.invalid(where, `options.${key}`, `one of ${[...optionKeys].join(", ")} (unknown option)`, key, "type")
+    }
+  }
   const run = validate.func<internal.Options["run"]>(where, "run", o.run)
   const maxSize = o.maxSize === undefined ? 16 : validate.integer(where, "maxSize", o.maxSize, 1, false)
   const maxWaitMs = o.maxWait === undefined ? 20 : validate.durationMillis(where, "maxWait", o.maxWait)
@@ -243,9 +260,9 @@ const checkOptions = (options: Options<any, any, any, any>) => {
     ...(o.schedule === undefined ? {} : { schedule: o.schedule as Schedule.Schedule<unknown, any> }),
     ...(o.retryWhile === undefined ? {} : { retryWhile: o.retryWhile })
   }
-  // the batch call's policies are a task's: check them the same way, now
-  Task.unsafeMake(where, name, Effect.void, taskOptions)
-  return { maxBatchesInFlight, internal: { run, maxSize, maxWaitMs, key, taskOptions, name } }
+  // the batch call's policies are a task's: check them once, now
+  const template = Task.unsafeMake(where, name, Effect.void, taskOptions)
+  return { maxBatchesInFlight, internal: { run, maxSize, maxWaitMs, key, template, name } }
 }
 
 const makeBatcher = <I, O, E>(impl: internal.BatcherImpl): Batcher<I, O, E> => {
@@ -255,18 +272,26 @@ const makeBatcher = <I, O, E>(impl: internal.BatcherImpl): Batcher<I, O, E> => {
       (outcomes) => Effect.forEach(requests, (r, i) => Request.completeEffect(r, outcomes[i]!), { discard: true })
     )
   )
-  const fast = (item: I): Effect.Effect<O, E | BatchError> =>
-    Effect.async<O, E | BatchError>((resume) => {
-      // an Either is an Effect: resume with the outcome as it is
-      const ticket = impl.add(item, resume as (o: Either.Either<any, any>) => void)
-      if (ticket !== undefined) return Effect.sync(() => impl.leave(ticket))
-    })
+  // Without a key an item has one caller, who waits without a canceler: an
+  // interrupted caller's fiber has ended by the time its batch is formed, and
+  // its item is dropped then. (A canceler makes `Effect.async` wrap the wait
+  // in `onInterrupt`, measured at ~20 µs per item in a burst of 50,000.) With
+  // a key, items are shared and each caller leaves through a canceler.
+  const fast = (item: I, fiber: unknown): Effect.Effect<O, E | BatchError> =>
+    impl.keyed
+      ? Effect.async<O, E | BatchError>((resume) => {
+        const callback = resume as (o: Either.Either<any, any>) => void
+        const entry = impl.add(item, callback)
+        if (entry !== undefined) return Effect.sync(() => impl.leave(entry, callback))
+      })
+      : Effect.async<O, E | BatchError>((resume) => {
+        // an Either is an Effect: resume with the outcome as it is
+        impl.add(item, resume as (o: Either.Either<any, any>) => void, fiber as { unsafePoll(): unknown })
+      })
   const batcher: Batcher<I, O, E> = {
     submit: (item) =>
       Effect.withFiberRuntime((fiber) =>
-        inBatchedStep(fiber) || fiber.getFiberRef(FiberRef.currentRequestCacheEnabled)
-          ? Effect.request(request<I, O, E | BatchError>(item), resolver)
-          : fast(item)
+        inBatchedStep(fiber) ? Effect.request(request<I, O, E | BatchError>(item), resolver) : fast(item, fiber)
       ),
     submitAll: (items) => submitBlock(impl, items),
     resolver
@@ -281,17 +306,7 @@ const submitBlock = <O, E>(
   items: ReadonlyArray<unknown>
 ): Effect.Effect<Array<Either.Either<O, E>>> =>
   Effect.async<Array<Either.Either<O, E>>>((resume) => {
-    const n = items.length
-    if (n === 0) return resume(Effect.succeed([]))
-    const outcomes = new Array<Either.Either<O, E>>(n)
-    let remaining = n
-    const callbacks = new Array<(o: Either.Either<any, any>) => void>(n)
-    for (let i = 0; i < n; i++) {
-      callbacks[i] = (outcome) => {
-        outcomes[i] = outcome
-        if (--remaining === 0) resume(Effect.succeed(outcomes))
-      }
-    }
-    const tickets = impl.addBlock(items, callbacks)
-    if (tickets !== undefined) return Effect.sync(() => tickets.forEach((t) => impl.leave(t)))
+    if (items.length === 0) return resume(Effect.succeed([]))
+    const block = impl.addBlock(items, (outcomes) => resume(Effect.succeed(outcomes)))
+    if (block !== undefined) return Effect.sync(() => impl.leaveBlock(block))
   })

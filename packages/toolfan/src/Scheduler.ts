@@ -218,31 +218,30 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
     }) as Service["stream"],
     stats: Effect.sync(() => impl.stats())
   })
-  promiseRuns.set(service, (tasks, deadlineMs, signal) => {
+  internalRuns.set(service, (tasks, options) => {
+    const signal = options.signal
     const job = signal === undefined ? undefined : internal.signalJobs.get(signal)
     // only the signal of the attempt running now, on this scheduler, makes a nested run
     const parent = job !== undefined && job.run.scheduler === impl && job.controller?.signal === signal
       ? job
       : undefined
-    return runWith(tasks, { deadlineMs, signal }, parent) as Effect.Effect<
-      Array<TaskResult.TaskResult<unknown, unknown>>
-    >
+    return runWith(tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
   })
   return service
 }
 
 /**
- * How the Promise API runs tasks: with an AbortSignal that cancels the run and,
- * when it is the signal of a task of the same scheduler, marks the run as
- * nested in that task (the Promise API has no FiberRef to tell).
+ * Runs for the library's own modules: the Promise API (with an AbortSignal
+ * that cancels the run and, when it is the signal of a task of the same
+ * scheduler, marks the run as nested in that task — plain JavaScript has no
+ * FiberRef to tell) and the Batcher (with a callback per settled result).
  * @internal
  */
-export const promiseRuns = new WeakMap<
+export const internalRuns = new WeakMap<
   Service,
   (
     tasks: ReadonlyArray<Task.Any>,
-    deadlineMs: number,
-    signal: AbortSignal | undefined
+    options: internal.RunOptions
   ) => Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
 >()
 

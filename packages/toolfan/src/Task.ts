@@ -215,6 +215,19 @@ export const unsafeMake = <A, E, R>(
 }
 
 /**
+ * A copy of a checked task with another effect (no checks: for the library's
+ * own hot paths, e.g. one task per batch call).
+ *
+ * @internal
+ */
+export const withEffect = <A, E, R>(template: Task<any, any, any>, effect: Effect.Effect<A, E, R>): Task<A, E, R> => {
+  const task = Object.create(Object.getPrototypeOf(template))
+  Object.assign(task, template)
+  task.effect = effect
+  return task
+}
+
+/**
  * Makes a task from an effect. Throws an `InvalidOption` at once if the name
  * or an option is invalid (the message names the option and the value).
  *

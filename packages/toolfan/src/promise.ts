@@ -233,7 +233,7 @@ export class Scheduler {
       if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
         validate.invalid("Scheduler.run", "signal", "an AbortSignal", o.signal, "type")
       }
-      return CoreScheduler.promiseRuns.get(this.#service)!(core, deadlineMs, o.signal)
+      return CoreScheduler.internalRuns.get(this.#service)!(core, { deadlineMs, signal: o.signal })
     })
     return Effect.runPromise(effect) as Promise<any>
   }
@@ -279,6 +279,17 @@ export interface MicroBatcherOptions<I> {
   readonly name?: string | undefined
 }
 
+const microBatcherKeys: ReadonlySet<string> = new Set([
+  "maxSize",
+  "maxWait",
+  "key",
+  "maxBatchesInFlight",
+  "timeout",
+  "retries",
+  "retryWhile",
+  "name"
+])
+
 /**
  * Micro-batching without Effect: `submit` calls made close together are sent
  * to `batchFn` as one batch — when `maxSize` items are waiting, or `maxWait`
@@ -313,7 +324,15 @@ export class MicroBatcher<I, O> {
     options?: MicroBatcherOptions<I> | undefined
   ) {
     jsErrors(() => validate.func("MicroBatcher", "batchFn", batchFn))
-    const o = options === undefined ? {} : jsErrors(() => validate.record("MicroBatcher", "options", options))
+    const o = options === undefined ? {} : jsErrors(() => {
+      const record = validate.record("MicroBatcher", "options", options)
+      for (const key of Object.keys(record)) {
+        if (!microBatcherKeys.has(key)) {
+          validate.invalid("MicroBatcher", `options.${key}`, `one of ${[...microBatcherKeys].join(", ")}`, key, "type")
+        }
+      }
+      return record
+    })
     const run = (items: ReadonlyArray<I>) =>
       Effect.map(
         CoreTask.promiseEffect((signal) => batchFn(items, signal)),

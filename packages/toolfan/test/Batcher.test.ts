@@ -93,6 +93,18 @@ describe("Batcher", () => {
         expect(yield* batcher.submitAll([])).toEqual([])
       }))
 
+    it.scoped("submit() - request caching does not turn batching off", () =>
+      Effect.gen(function*() {
+        const { run, shapes } = recorder()
+        const batcher = yield* Batcher.make({ run, maxSize: 16 })
+        const fiber = yield* Effect.fork(
+          Effect.forEach(texts(20), batcher.submit, { concurrency: "unbounded" }).pipe(Effect.withRequestCaching(true))
+        )
+        yield* TestClock.adjust(20)
+        yield* Fiber.join(fiber)
+        expect(shapes).toEqual([16, 4])
+      }))
+
     it.live("submit() - independent Effect.runPromise callers coalesce within the window", () =>
       Effect.gen(function*() {
         const { run, shapes } = recorder()
@@ -169,7 +181,7 @@ describe("Batcher", () => {
         const [outcome] = yield* batcher.submitAll(["a"])
         assert(outcome !== undefined && Either.isLeft(outcome) && outcome.left._tag === "BatchOutputMismatch")
         expect(outcome.left.receivedCount).toBeUndefined()
-        expect(outcome.left.message).toContain(`batcher "classify": run returned {"labels":[]} (object) for 1 items`)
+        expect(outcome.left.message).toContain(`batcher "classify": run returned {"labels":[]} (object) for 1 item;`)
       }))
 
     it.scoped("failItem() - fails one item without failing the rest", () =>
@@ -315,7 +327,8 @@ describe("Batcher", () => {
           [{ run, key: "id" }, `Batcher.make: key must be a function, got "id" (string)`],
           [{ run, timeout: -5 }, "Batcher.make: timeout must be a positive duration"],
           [{ run, retries: -1 }, "Batcher.make: retries must be an integer ≥ 0, got -1 (number)"],
-          [{ run: "nope" }, `Batcher.make: run must be a function, got "nope" (string)`]
+          [{ run: "nope" }, `Batcher.make: run must be a function, got "nope" (string)`],
+          [{ run, priority: 1 }, "Batcher.make: options.priority must be one of run, maxSize"]
         ]
         for (const [options, message] of cases) {
           const error = yield* Effect.flip(Effect.scoped(Batcher.make(options as any)))

@@ -251,6 +251,7 @@ describe("toolfan/promise MicroBatcher", () => {
     expect(() => new MicroBatcher(fn, { maxSize: 0 })).toThrow("maxSize must be an integer ≥ 1, got 0 (number)")
     expect(() => new MicroBatcher(fn, { maxWait: -1 })).toThrow(RangeError)
     expect(() => new MicroBatcher(fn, { key: 3 as any })).toThrow(TypeError)
+    expect(() => new MicroBatcher(fn, { maxsize: 3 } as any)).toThrow("MicroBatcher: options.maxsize must be one of")
     expect(() => new MicroBatcher("fn" as any)).toThrow(`MicroBatcher: batchFn must be a function, got "fn" (string)`)
   })
 })

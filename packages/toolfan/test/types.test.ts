@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import { InvalidOption, Scheduler, Task, TaskResult } from "../src/index.js"
+import { Batcher, InvalidOption, Scheduler, Task, TaskResult } from "../src/index.js"
 import type { TaskError } from "../src/index.js"
 import * as P from "../src/promise.js"
 
@@ -87,5 +87,24 @@ describe("types", () => {
     expectTypeOf(scheduler.run([task, new P.Task("n", (): number => 1)])).toEqualTypeOf<
       Promise<[P.TaskResult<readonly [string, number], unknown>, P.TaskResult<number, unknown>]>
     >()
+  })
+})
+
+describe("types: Batcher", () => {
+  it("infers items, outputs, per-item and batch errors", () => {
+    const make = Batcher.make({
+      run: (texts: ReadonlyArray<string>) =>
+        texts.length > 100
+          ? Effect.fail(new NotFound())
+          : Effect.succeed(texts.map((t) => (t === "" ? Batcher.failItem("empty" as const) : t.length)))
+    })
+    type B = Effect.Effect.Success<typeof make>
+    expectTypeOf<Parameters<B["submit"]>[0]>().toEqualTypeOf<string>()
+    expectTypeOf<Effect.Effect.Success<ReturnType<B["submit"]>>>().toEqualTypeOf<number>()
+    expectTypeOf<Effect.Effect.Error<ReturnType<B["submit"]>>>().toEqualTypeOf<NotFound | "empty" | Batcher.BatchError>()
+    expectTypeOf<Effect.Effect.Error<typeof make>>().toEqualTypeOf<InvalidOption.InvalidOption>()
+    expectTypeOf<Effect.Effect.Error<ReturnType<B["submitAll"]>>>().toEqualTypeOf<never>()
+    // @ts-expect-error priority is not a batcher option
+    Batcher.make({ run: (xs: ReadonlyArray<number>) => Effect.succeed(xs), priority: 1 })
   })
 })

@@ -19,7 +19,7 @@ export class BatchOutputMismatch extends Data.TaggedError("BatchOutputMismatch")
   }
   override get message(): string {
     const got = Array.isArray(this.received) ? `${this.received.length} outputs` : showValue(this.received)
-    return `batcher "${this.batcher}": run returned ${got} for ${this.expected} items; ` +
+    return `batcher "${this.batcher}": run returned ${got} for ${this.expected} item${this.expected === 1 ? "" : "s"}; ` +
       `it must return an array with one output per item, in the same order`
   }
 }

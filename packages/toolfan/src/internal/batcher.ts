@@ -35,10 +35,11 @@ import * as Either from "effect/Either"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
-import type * as SchedulerModule from "../Scheduler.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
+import type * as TaskResult from "../TaskResult.js"
 import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
+import type { RunOptions } from "./scheduler.js"
 
 /** What a waiting caller receives for one item. */
 export type Outcome<O, Err> = Either.Either<O, Err>
@@ -55,18 +56,49 @@ const enum State {
 }
 
 /** One distinct item in the window, with every caller waiting for it. */
-class Entry {
+export class Entry {
   state = State.Waiting
   /** Callers still waiting (the first in `done`, the others — with a `key` — in `more`). */
   live = 1
   more: Array<Callback> | undefined = undefined
+  /**
+   * The fiber waiting for this item, when it waits without a canceler (see
+   * `Batcher.submit`): if it has ended by the time the batch is formed, it
+   * was interrupted and the item is dropped.
+   */
+  fiber: { unsafePoll(): unknown } | undefined = undefined
   constructor(readonly item: unknown, readonly key: unknown, public done: Callback | undefined) {}
 }
 
-/** A caller's hold on an entry, to let go of it on interruption. */
-export interface Ticket {
-  readonly entry: Entry
-  readonly callback: Callback
+/**
+ * The items of one `submitAll` (or one resolver block), waited for by one
+ * caller: its outcomes fill one array, and `done` is called once.
+ */
+export class Block {
+  readonly outcomes: Array<Outcome<any, any>>
+  remaining: number
+  /** Items of the block that joined the window (their entries, to leave on interruption). */
+  joined: Array<readonly [Entry, Callback]> = []
+  constructor(size: number, readonly done: (outcomes: Array<Outcome<any, any>>) => void) {
+    this.outcomes = new Array(size)
+    this.remaining = size
+  }
+  settle(index: number, outcome: Outcome<any, any>): void {
+    this.outcomes[index] = outcome
+    if (--this.remaining === 0) this.done(this.outcomes)
+  }
+}
+
+/**
+ * One batch call: either entries of the window, or a chunk of a block sent
+ * as it is (no entry per item: a bulk submit of 50,000 items then allocates
+ * little more than its outcomes).
+ */
+interface Batch {
+  readonly items: Array<unknown>
+  readonly entries: Array<Entry> | undefined
+  readonly block: Block | undefined
+  readonly offset: number
 }
 
 export interface Options {
@@ -74,62 +106,108 @@ export interface Options {
   readonly maxSize: number
   readonly maxWaitMs: number
   readonly key: ((item: any) => unknown) | undefined
-  readonly taskOptions: Task.Options<unknown>
+  /** The batch call's task, checked once; each batch gets a copy with its own effect. */
+  readonly template: Task.Any
   readonly name: string
 }
 
 export class BatcherImpl {
   private window: Array<Entry> = []
+  /** Entries before `head` have left the window (sent or dropped). */
+  private head = 0
   private live = 0
   private readonly byKey = new Map<unknown, Entry>()
-  private windowFiber: Fiber.RuntimeFiber<void> | undefined = undefined
-  private windowId = 0
+  /** When the current window must be sent (`undefined`: no window is open). */
+  private windowAt: number | undefined = undefined
+  /** The one timer fiber of the windows. */
+  private timer: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** Full batches formed since the last call, sent together (see `ready`). */
+  private readyBatches: Array<Batch> = []
+  private readyScheduled = false
   private inFlight = 0
   private closed = false
   private onIdle: (() => void) | undefined = undefined
-  /** Batch calls made so far, and their sizes (for tests and benchmarks). */
-  readonly sizes: Array<number> = []
 
   constructor(
     private readonly options: Options,
-    private readonly scheduler: SchedulerModule.Service,
+    private readonly scheduler: (
+      tasks: ReadonlyArray<Task.Any>,
+      options: RunOptions
+    ) => Effect.Effect<unknown>,
     private readonly runtime: Runtime.Runtime<any>,
     private readonly clock: Clock.Clock
   ) {}
+
+  get keyed(): boolean {
+    return this.options.key !== undefined
+  }
+
+  private closedError(): Outcome<never, BatcherClosed> {
+    return Either.left(new BatcherClosed({ batcher: this.options.name }))
+  }
 
   // ---------------------------------------------------------------------------
   // adding items
   // ---------------------------------------------------------------------------
 
-  /** Adds one item; `callback` gets its outcome. Sends the window if it is full. */
-  add(item: unknown, callback: Callback): Ticket | undefined {
+  /**
+   * Adds one item; `callback` gets its outcome. Sends the window if it is
+   * full. Returns the item's entry (to `leave` it on interruption).
+   */
+  add(item: unknown, callback: Callback, fiber?: { unsafePoll(): unknown }): Entry | undefined {
     if (this.closed) {
-      callback(Either.left(new BatcherClosed({ batcher: this.options.name })))
+      callback(this.closedError())
       return undefined
     }
-    const ticket = this.join(item, callback)
-    if (this.live >= this.options.maxSize) this.send(this.options.maxSize)
-    else if (this.windowFiber === undefined && this.live > 0) this.openWindow()
-    return ticket
+    const entry = this.join(item, callback)
+    if (fiber !== undefined) entry.fiber = fiber
+    if (this.live >= this.options.maxSize) {
+      // a full batch never waits for the window; the next item opens a new one
+      this.windowAt = undefined
+      const batch = this.take(this.options.maxSize)
+      if (batch.items.length > 0) this.ready(batch)
+      if (this.live > 0) this.openWindow()
+    } else if (this.windowAt === undefined) {
+      this.openWindow()
+    }
+    return entry
   }
 
   /**
-   * Adds a block of items that arrived together and sends the whole window at
-   * once, in chunks of `maxSize`.
+   * Adds a block of items that arrived together: they join what is waiting in
+   * the window, and everything is sent at once, in chunks of `maxSize`.
    */
-  addBlock(items: ReadonlyArray<unknown>, callbacks: ReadonlyArray<Callback>): Array<Ticket> | undefined {
+  addBlock(items: ReadonlyArray<unknown>, done: (outcomes: Array<Outcome<any, any>>) => void): Block | undefined {
+    const n = items.length
+    const block = new Block(n, done)
     if (this.closed) {
-      const closed = Either.left(new BatcherClosed({ batcher: this.options.name }))
-      for (const callback of callbacks) callback(closed)
+      const closed = this.closedError()
+      for (let i = 0; i < n; i++) block.settle(i, closed)
       return undefined
     }
-    const tickets = new Array<Ticket>(items.length)
-    for (let i = 0; i < items.length; i++) tickets[i] = this.join(items[i], callbacks[i]!)
-    this.sendAll()
-    return tickets
+    const maxSize = this.options.maxSize
+    // with a key, every item goes through the window (dedupe); without one,
+    // only enough to fill the window's last batch, the rest goes in chunks
+    const joining = this.options.key !== undefined ? n : this.live > 0 ? Math.min(n, maxSize - this.live) : 0
+    for (let i = 0; i < joining; i++) {
+      const callback: Callback = (outcome) => block.settle(i, outcome)
+      block.joined.push([this.join(items[i], callback), callback])
+    }
+    this.windowAt = undefined
+    const batches = this.readyBatches
+    this.readyBatches = []
+    while (this.live > 0) {
+      const batch = this.take(maxSize)
+      if (batch.items.length > 0) batches.push(batch)
+    }
+    for (let offset = joining; offset < n; offset += maxSize) {
+      batches.push({ items: items.slice(offset, offset + maxSize), entries: undefined, block, offset })
+    }
+    this.callAll(batches)
+    return block
   }
 
-  private join(item: unknown, callback: Callback): Ticket {
+  private join(item: unknown, callback: Callback): Entry {
     const keyOf = this.options.key
     if (keyOf !== undefined) {
       const key = keyOf(item)
@@ -137,29 +215,28 @@ export class BatcherImpl {
       if (same !== undefined) {
         same.live++
         ;(same.more ??= []).push(callback)
-        return { entry: same, callback }
+        return same
       }
       const entry = new Entry(item, key, callback)
       this.byKey.set(key, entry)
       this.window.push(entry)
       this.live++
-      return { entry, callback }
+      return entry
     }
     const entry = new Entry(item, undefined, callback)
     this.window.push(entry)
     this.live++
-    return { entry, callback }
+    return entry
   }
 
   /**
    * A caller stopped waiting (it was interrupted). If nobody else waits for
    * its item and the item has not been sent, the item leaves the window.
    */
-  leave(ticket: Ticket): void {
-    const entry = ticket.entry
-    if (entry.done === ticket.callback) entry.done = undefined
+  leave(entry: Entry, callback: Callback): void {
+    if (entry.done === callback) entry.done = undefined
     else if (entry.more !== undefined) {
-      const i = entry.more.indexOf(ticket.callback)
+      const i = entry.more.indexOf(callback)
       if (i < 0) return
       entry.more.splice(i, 1)
     } else return
@@ -167,99 +244,147 @@ export class BatcherImpl {
       entry.state = State.Dropped
       this.live--
       if (entry.key !== undefined) this.byKey.delete(entry.key)
-      if (this.live === 0) this.closeWindow()
+      if (this.live === 0) this.windowAt = undefined
     }
+  }
+
+  /** The caller of a block was interrupted: its items still in the window leave it. */
+  leaveBlock(block: Block): void {
+    for (const [entry, callback] of block.joined) this.leave(entry, callback)
   }
 
   // ---------------------------------------------------------------------------
   // windows and batches
   // ---------------------------------------------------------------------------
 
+  /**
+   * Opens a window: it is sent `maxWait` from now unless it fills first. One
+   * timer fiber serves every window: when it wakes and the open window is due
+   * later (an earlier one was sent full), it sleeps again until then, so a
+   * burst of full batches forks no fiber per batch.
+   */
   private openWindow(): void {
-    const id = ++this.windowId
-    this.windowFiber = Runtime.runFork(
+    const at = this.clock.unsafeCurrentTimeMillis() + this.options.maxWaitMs
+    this.windowAt = at
+    if (this.timer === undefined) this.sleepUntil(at)
+  }
+
+  private sleepUntil(at: number): void {
+    const delay = Math.max(0, at - this.clock.unsafeCurrentTimeMillis())
+    this.timer = Runtime.runFork(
       this.runtime,
-      Effect.zipRight(
-        this.clock.sleep(Duration.millis(this.options.maxWaitMs)),
-        Effect.sync(() => {
-          if (this.windowId !== id) return
-          this.windowFiber = undefined
-          this.sendAll()
-        })
-      ),
+      Effect.zipRight(this.clock.sleep(Duration.millis(delay)), Effect.sync(() => this.wake())),
       { immediate: false }
     )
   }
 
-  private closeWindow(): void {
-    this.windowId++
-    if (this.windowFiber !== undefined) {
-      this.windowFiber.unsafeInterruptAsFork(FiberId.none)
-      this.windowFiber = undefined
+  private wake(): void {
+    this.timer = undefined
+    const at = this.windowAt
+    if (at === undefined) return
+    if (at > this.clock.unsafeCurrentTimeMillis()) this.sleepUntil(at)
+    else this.sendAll()
+  }
+
+  private stopTimer(): void {
+    this.windowAt = undefined
+    if (this.timer !== undefined) {
+      this.timer.unsafeInterruptAsFork(FiberId.none)
+      this.timer = undefined
     }
+  }
+
+  /**
+   * Queues a full batch to be called with the others formed in the same burst
+   * (one run of the private scheduler for all of them, after the current
+   * microtask): a run per batch measured ~5 µs per item more at 50,000 items.
+   */
+  private ready(batch: Batch): void {
+    this.readyBatches.push(batch)
+    if (this.readyScheduled) return
+    this.readyScheduled = true
+    queueMicrotask(() => {
+      this.readyScheduled = false
+      const batches = this.readyBatches
+      this.readyBatches = []
+      this.callAll(batches)
+    })
   }
 
   /** Sends everything waiting, in chunks of `maxSize`. */
   private sendAll(): void {
-    while (this.live > 0) this.send(this.options.maxSize)
+    this.windowAt = undefined
+    const batches = this.readyBatches
+    this.readyBatches = []
+    while (this.live > 0) {
+      const batch = this.take(this.options.maxSize)
+      if (batch.items.length > 0) batches.push(batch)
+    }
+    this.callAll(batches)
   }
 
-  /** Sends up to `size` live items of the window as one batch. */
-  private send(size: number): void {
-    const batch: Array<Entry> = []
-    let i = 0
+  /** Takes up to `size` live items out of the window, oldest first. */
+  private take(size: number): Batch {
+    const entries: Array<Entry> = []
+    const items: Array<unknown> = []
     const window = this.window
-    while (i < window.length && batch.length < size) {
+    let i = this.head
+    while (i < window.length && entries.length < size) {
       const entry = window[i++]!
       if (entry.state !== State.Waiting) continue
+      if (entry.fiber !== undefined && entry.more === undefined && entry.fiber.unsafePoll() !== null) {
+        // its only caller was interrupted: nobody waits for this item
+        entry.state = State.Dropped
+        this.live--
+        continue
+      }
       entry.state = State.Sent
       if (entry.key !== undefined) this.byKey.delete(entry.key)
-      batch.push(entry)
+      entries.push(entry)
+      items.push(entry.item)
     }
-    this.window = i === window.length ? [] : window.slice(i)
-    this.live -= batch.length
-    // the window restarts: its clock starts with its next first item
-    this.closeWindow()
-    if (this.live > 0) this.openWindow()
-    if (batch.length > 0) this.call(batch)
+    this.live -= entries.length
+    if (i === window.length) {
+      this.window = []
+      this.head = 0
+    } else if (i > 1024 && i * 2 > window.length) {
+      this.window = window.slice(i)
+      this.head = 0
+    } else {
+      this.head = i
+    }
+    return { items, entries, block: undefined, offset: 0 }
   }
 
-  /** Runs one batch call on the private scheduler and spreads its result. */
-  private call(batch: Array<Entry>): void {
-    this.inFlight++
-    this.sizes.push(batch.length)
-    const items = batch.map((e) => e.item)
+  /**
+   * Runs batch calls as the tasks of one run of the private scheduler (its
+   * cap is `maxBatchesInFlight`), and spreads each result as it settles.
+   */
+  private callAll(batches: ReadonlyArray<Batch>): void {
+    const n = batches.length
+    if (n === 0) return
+    this.inFlight += n
     const run = this.options.run
-    const task = Task.unsafeMake(
-      "Batcher",
-      this.options.name,
-      Effect.suspend(() => run(items)),
-      this.options.taskOptions
-    )
+    const template = this.options.template
+    const tasks = new Array<Task.Any>(n)
+    for (let b = 0; b < n; b++) {
+      const items = batches[b]!.items
+      tasks[b] = Task.withEffect(template, Effect.suspend(() => run(items)))
+    }
+    const onResult = (result: TaskResult.TaskResult<unknown, unknown>, index: number) => {
+      const batch = batches[index]!
+      deliver(batch, result.ok ? checkOutputs(this.options.name, result.value, batch.items.length) : result.error)
+      if (--this.inFlight === 0 && this.onIdle !== undefined) {
+        const idle = this.onIdle
+        this.onIdle = undefined
+        idle()
+      }
+    }
     Runtime.runFork(
       this.runtime,
-      Effect.map(this.scheduler.run([task]), ([result]) => {
-        this.deliver(batch, result.ok ? checkOutputs(this.options.name, result.value, batch.length) : result.error)
-        if (--this.inFlight === 0 && this.onIdle !== undefined) {
-          const idle = this.onIdle
-          this.onIdle = undefined
-          idle()
-        }
-      }),
+      this.scheduler(tasks, { deadlineMs: Number.POSITIVE_INFINITY, onResult }),
       { immediate: false }
     )
-  }
-
-  private deliver(batch: ReadonlyArray<Entry>, outcome: ReadonlyArray<unknown> | TaskError<unknown> | BatchOutputMismatch): void {
-    if (!Array.isArray(outcome)) {
-      const error = batchError(outcome as TaskError<unknown> | BatchOutputMismatch)
-      for (const entry of batch) settle(entry, error)
-      return
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const output = outcome[i]
-      settle(batch[i]!, isItemFailure(output) ? Either.left(output.error) : Either.right(output))
-    }
   }
 
   // ---------------------------------------------------------------------------
@@ -271,12 +396,34 @@ export class BatcherImpl {
     return Effect.suspend(() => {
       this.closed = true
       this.sendAll()
-      this.closeWindow()
+      this.stopTimer()
       if (this.inFlight === 0) return Effect.void
       return Effect.async<void>((resume) => {
         this.onIdle = () => resume(Effect.void)
       })
     })
+  }
+}
+
+/** Spreads a batch call's result over its items. */
+const deliver = (batch: Batch, outcome: ReadonlyArray<unknown> | TaskError<unknown> | BatchOutputMismatch): void => {
+  const n = batch.items.length
+  const entries = batch.entries
+  const block = batch.block
+  const offset = batch.offset
+  if (!Array.isArray(outcome)) {
+    const error = batchError(outcome as TaskError<unknown> | BatchOutputMismatch)
+    for (let i = 0; i < n; i++) {
+      if (entries !== undefined) settle(entries[i]!, error)
+      else block!.settle(offset + i, error)
+    }
+    return
+  }
+  for (let i = 0; i < n; i++) {
+    const output = outcome[i]
+    const result = isItemFailure(output) ? Either.left(output.error) : Either.right(output)
+    if (entries !== undefined) settle(entries[i]!, result)
+    else block!.settle(offset + i, result)
   }
 }
 
