@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/scheduler.js"
 import * as validate from "./internal/validate.js"
+import * as Plan from "./Plan.js"
 import * as Task from "./Task.js"
 import type * as TaskResult from "./TaskResult.js"
 
@@ -113,6 +114,17 @@ export interface Service {
     tasks: ReadonlyArray<T>,
     options?: RunOptions | undefined
   ) => Stream.Stream<TaskResult.TaskResult<Task.Success<T>, Task.Error<T>>, never, Task.Context<T>>
+  /**
+   * Runs a plan: a task starts the moment all of its dependencies have
+   * succeeded (not in waves) and receives their values; a task whose
+   * dependency did not succeed is not run and reports `TaskSkipped` naming
+   * it. Returns every task's result keyed by name. Priorities, groups,
+   * timeouts, retries and `deadline` work as in `run`; never fails.
+   */
+  readonly runPlan: <T extends Record<string, Task.Any>>(
+    plan: Plan.Plan<T>,
+    options?: RunOptions | undefined
+  ) => Effect.Effect<Plan.Results<T>, never, Task.Context<T[keyof T]>>
   /** The current load. */
   readonly stats: Effect.Effect<Stats>
 }
@@ -143,6 +155,11 @@ const checkTasks = (where: string, tasks: unknown): ReadonlyArray<Task.Any> => {
     if (!Task.isTask(tasks[i])) validate.invalid(where, `tasks[${i}]`, "a Task (made with Task.make)", tasks[i], "type")
   }
   return tasks
+}
+
+const checkPlan = (where: string, plan: unknown): ReadonlyArray<Plan.Node> => {
+  if (!Plan.isPlan(plan)) return validate.invalid(where, "plan", "a Plan (made with Plan.empty.pipe(Plan.add(...)) or Plan.make)", plan, "type")
+  return plan.nodes
 }
 
 const checkRunOptions = (where: string, options: RunOptions | undefined): number => {
@@ -216,6 +233,18 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
         return Stream.take(Stream.fromQueue(queue), tasks.length)
       }))
     }) as Service["stream"],
+    runPlan: ((plan: Plan.Plan<any>, options?: RunOptions) => {
+      const nodes = checkPlan("Scheduler.runPlan", plan)
+      const deadlineMs = checkRunOptions("Scheduler.runPlan", options)
+      return Effect.map(
+        runWith(nodes.map((n) => n.task), { deadlineMs, plan: internal.planState(nodes) }),
+        (results) => {
+          const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}
+          for (let i = 0; i < nodes.length; i++) record[nodes[i]!.name] = results[i]!
+          return record
+        }
+      )
+    }) as Service["runPlan"],
     stats: Effect.sync(() => impl.stats())
   })
   internalRuns.set(service, (tasks, options) => {
@@ -301,6 +330,33 @@ export const stream = <T extends Task.Any>(
   checkTasks("Scheduler.stream", tasks)
   checkRunOptions("Scheduler.stream", options)
   return Stream.unwrap(Effect.map(Scheduler, (s) => s.stream(tasks, options)))
+}
+
+/**
+ * Runs a plan with the `Scheduler` from the context. See {@link Service.runPlan}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Plan, Scheduler } from "toolfan"
+ *
+ * const plan = Plan.empty.pipe(
+ *   Plan.add("search", Effect.succeed(["https://example.com/a"])),
+ *   Plan.add("fetch", ["search"], ({ search }) => Effect.succeed(`page ${search[0]}`))
+ * )
+ * const program = Effect.map(Scheduler.runPlan(plan), (results) => results.fetch.value)
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const runPlan = <T extends Record<string, Task.Any>>(
+  plan: Plan.Plan<T>,
+  options?: RunOptions | undefined
+): Effect.Effect<Plan.Results<T>, never, Scheduler | Task.Context<T[keyof T]>> => {
+  checkPlan("Scheduler.runPlan", plan)
+  checkRunOptions("Scheduler.runPlan", options)
+  return Effect.flatMap(Scheduler, (s) => s.runPlan(plan, options))
 }
 
 /**

@@ -19,6 +19,13 @@ export * as Batcher from "./Batcher.js"
 export * as InvalidOption from "./InvalidOption.js"
 
 /**
+ * Plans: tasks with typed dependencies, run eagerly.
+ *
+ * @since 0.1.0
+ */
+export * as Plan from "./Plan.js"
+
+/**
  * The `Scheduler` service: caps, priorities, groups, timeouts, retries.
  *
  * @since 0.1.0

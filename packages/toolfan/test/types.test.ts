@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import { Batcher, InvalidOption, Scheduler, Task, TaskResult } from "../src/index.js"
+import { Batcher, InvalidOption, Plan, Scheduler, Task, TaskResult } from "../src/index.js"
 import type { TaskError } from "../src/index.js"
 import * as P from "../src/promise.js"
 
@@ -106,5 +106,22 @@ describe("types: Batcher", () => {
     expectTypeOf<Effect.Effect.Error<ReturnType<B["submitAll"]>>>().toEqualTypeOf<never>()
     // @ts-expect-error priority is not a batcher option
     Batcher.make({ run: (xs: ReadonlyArray<number>) => Effect.succeed(xs), priority: 1 })
+  })
+})
+
+describe("types: Plan", () => {
+  it("types dependency values and the keyed results", () => {
+    const plan = Plan.empty.pipe(
+      Plan.add("search", Effect.succeed(["a"] as Array<string>)),
+      Plan.add("count", ["search"], ({ search }) => {
+        expectTypeOf(search).toEqualTypeOf<Array<string>>()
+        return Effect.fail(new NotFound()).pipe(Effect.as(search.length))
+      })
+    )
+    const program = Scheduler.runPlan(plan)
+    expectTypeOf<Effect.Effect.Success<typeof program>["count"]>().toEqualTypeOf<TaskResult.TaskResult<number, NotFound>>()
+    expectTypeOf<Effect.Effect.Error<typeof program>>().toEqualTypeOf<never>()
+    // @ts-expect-error a dependency must be a task added before
+    Plan.add(plan, "x", ["nope"], () => Effect.void)
   })
 })

@@ -53,8 +53,8 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
-import type * as Task from "../Task.js"
-import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
+import * as Task from "../Task.js"
+import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskSkipped, TaskTimedOut } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
 import { resumeWith } from "./promise.js"
 import { BucketQueue } from "./queue.js"
@@ -111,7 +111,8 @@ export class Job implements Ticket {
   constructor(
     readonly run: Run,
     readonly index: number,
-    readonly task: Task.Any,
+    /** The task; for a plan task with dependencies, replaced by one with its effect when they are ready. */
+    public task: Task.Any,
     readonly group: Group | undefined
   ) {
     this.priority = task.priority
@@ -138,12 +139,48 @@ export class Worker {
   constructor(readonly run: Run) {}
 }
 
+/**
+ * What a plan run needs on top of a run: each task's dependencies and
+ * dependents, and how many of its dependencies have not succeeded yet.
+ * @internal
+ */
+export interface PlanState {
+  readonly nodes: ReadonlyArray<PlanNode>
+  readonly waiting: Array<number>
+  readonly dependents: ReadonlyArray<Array<number>>
+  readonly dependencyIndexes: ReadonlyArray<ReadonlyArray<number>>
+}
+
+/** @internal */
+export interface PlanNode {
+  readonly name: string
+  readonly dependencies: ReadonlyArray<string>
+  readonly task: Task.Any
+  readonly make: ((values: Readonly<Record<string, unknown>>) => Effect.Effect<unknown, unknown, unknown>) | undefined
+}
+
+/** @internal */
+export const planState = (nodes: ReadonlyArray<PlanNode>): PlanState => {
+  const index = new Map(nodes.map((n, i) => [n.name, i] as const))
+  const dependents = nodes.map((): Array<number> => [])
+  const dependencyIndexes = nodes.map((n, i) =>
+    n.dependencies.map((d) => {
+      const j = index.get(d)!
+      dependents[j]!.push(i)
+      return j
+    })
+  )
+  return { nodes, waiting: nodes.map((n) => n.dependencies.length), dependents, dependencyIndexes }
+}
+
 /** @internal */
 export interface RunOptions {
   readonly deadlineMs: number
   readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number) => void) | undefined
   /** Aborting it cancels the run (Promise API). */
   readonly signal?: AbortSignal | undefined
+  /** Makes the run a plan: tasks start when their dependencies have succeeded. */
+  readonly plan?: PlanState | undefined
 }
 
 /**
@@ -253,8 +290,42 @@ export class SchedulerImpl {
     if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
       run.deadline = this.timer.lane(now, run.options.deadlineMs, this.deadlinePassed, run)
     }
-    for (const job of run.jobs) this.enqueue(job, now)
+    const plan = run.options.plan
+    for (const job of run.jobs) {
+      if (plan === undefined) this.enqueue(job, now)
+      else if (plan.waiting[job.index] === 0) this.startPlanTask(run, plan, job, now)
+    }
     this.pump(undefined)
+  }
+
+  /** A plan task whose dependencies all succeeded: made from their values and queued. */
+  private startPlanTask(run: Run, plan: PlanState, job: Job, now: number): void {
+    const node = plan.nodes[job.index]!
+    const make = node.make
+    if (make !== undefined) {
+      const values: Record<string, unknown> = {}
+      for (const j of plan.dependencyIndexes[job.index]!) values[plan.nodes[j]!.name] = run.results[j]!.value
+      job.task = Task.withEffect(node.task, Effect.suspend(() => make(values)))
+    }
+    this.enqueue(job, now)
+  }
+
+  /**
+   * A plan task settled: its dependents whose dependencies have now all
+   * succeeded start at once; if it did not succeed, its dependents are
+   * skipped (and theirs, transitively), naming it.
+   */
+  private propagate(run: Run, plan: PlanState, job: Job, ok: boolean): void {
+    if (run.cancelled !== undefined) return // cancel settles the rest as interrupted
+    for (const d of plan.dependents[job.index]!) {
+      const dependent = run.jobs[d]!
+      if (dependent.state !== State.New) continue
+      if (!ok) {
+        this.settle(dependent, new TaskSkipped({ task: dependent.task.name, dependency: job.task.name }))
+      } else if (--plan.waiting[d]! === 0) {
+        this.startPlanTask(run, plan, dependent, this.timer.now())
+      }
+    }
   }
 
   /**
@@ -671,6 +742,8 @@ export class SchedulerImpl {
     run.results[job.index] = result
     const onResult = run.options.onResult
     if (onResult !== undefined) onResult(result, job.index)
+    const plan = run.options.plan
+    if (plan !== undefined) this.propagate(run, plan, job, result.ok)
     if (--run.remaining === 0) this.finishRun(run)
   }
 

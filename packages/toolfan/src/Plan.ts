@@ -1,0 +1,253 @@
+/**
+ * A plan is a set of named tasks with explicit, typed dependencies. Run it
+ * with `Scheduler.runPlan`: a task starts the moment all of its dependencies
+ * have succeeded — not in level-by-level waves — and receives their values; if
+ * one of them fails, the task is not run and reports `TaskSkipped` naming the
+ * dependency that did not succeed.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as validate from "./internal/validate.js"
+import * as Task from "./Task.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("toolfan/Plan")
+
+/**
+ * One task of a plan: its name, the names of its dependencies, and how to make
+ * its effect from their values.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Node {
+  readonly name: string
+  readonly dependencies: ReadonlyArray<string>
+  /** The task's policies (its `effect` is made from the dependencies' values when they are ready). */
+  readonly task: Task.Any
+  readonly make: ((values: Readonly<Record<string, unknown>>) => Effect.Effect<unknown, unknown, unknown>) | undefined
+}
+
+/**
+ * A plan whose tasks are `T`, keyed by name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Plan<T extends Record<string, Task.Any>> extends Pipeable {
+  readonly [TypeId]: { readonly _T: (_: never) => T }
+  /** The tasks, in the order they were added; every dependency comes before its dependents. */
+  readonly nodes: ReadonlyArray<Node>
+}
+
+/**
+ * The values of the named dependencies, as a task of the plan receives them.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Values<T extends Record<string, Task.Any>, D extends keyof T> = {
+  readonly [K in D]: Task.Success<T[K]>
+}
+
+const PlanProto = {
+  [TypeId]: { _T: (_: never) => _ },
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Plan<any>) {
+    return { _id: "Plan", nodes: this.nodes.map((n) => ({ name: n.name, dependencies: n.dependencies })) }
+  }
+}
+
+const fromNodes = <T extends Record<string, Task.Any>>(nodes: ReadonlyArray<Node>): Plan<T> => {
+  const plan = Object.create(PlanProto)
+  plan.nodes = nodes
+  return plan
+}
+
+/**
+ * Whether `u` is a {@link Plan}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isPlan = (u: unknown): u is Plan<Record<string, Task.Any>> => Predicate.hasProperty(u, TypeId)
+
+/**
+ * A plan with no tasks, to `add` to.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: Plan<{}> = fromNodes([])
+
+const checkName = (where: string, nodes: ReadonlyArray<Node>, name: unknown): string => {
+  validate.nonEmptyString(where, "name", name)
+  if (nodes.some((n) => n.name === name)) {
+    validate.invalid(where, "name", "unique within the plan (a task of that name is already in it)", name, "range")
+  }
+  return name as string
+}
+
+/**
+ * Adds a task to a plan. Without dependencies it takes an effect; with
+ * dependencies it takes their names (tasks added before it) and a function
+ * from their values to the effect. Options are a task's (timeout, retries,
+ * priority, group, ...). Throws `InvalidOption` for a duplicate name or an
+ * unknown dependency.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Plan } from "toolfan"
+ *
+ * const plan = Plan.empty.pipe(
+ *   Plan.add("search", Effect.succeed(["https://example.com/a"])),
+ *   Plan.add("weather", Effect.succeed("sunny")),
+ *   Plan.add("fetch", ["search"], ({ search }) => Effect.succeed(`page ${search[0]}`), { timeout: "3 seconds" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const add: {
+  <T extends Record<string, Task.Any>, const N extends string, A, E = never, R = never>(
+    name: N,
+    effect: Effect.Effect<A, E, R>,
+    options?: Task.Options<E> | undefined
+  ): (self: Plan<T>) => Plan<T & { readonly [K in N]: Task.Task<A, E, R> }>
+  <T extends Record<string, Task.Any>, const N extends string, const D extends keyof T & string, A, E = never, R = never>(
+    name: N,
+    dependencies: ReadonlyArray<D>,
+    f: (values: Values<T, D>) => Effect.Effect<A, E, R>,
+    options?: Task.Options<E> | undefined
+  ): (self: Plan<T>) => Plan<T & { readonly [K in N]: Task.Task<A, E, R> }>
+  <T extends Record<string, Task.Any>, const N extends string, A, E = never, R = never>(
+    self: Plan<T>,
+    name: N,
+    effect: Effect.Effect<A, E, R>,
+    options?: Task.Options<E> | undefined
+  ): Plan<T & { readonly [K in N]: Task.Task<A, E, R> }>
+  <T extends Record<string, Task.Any>, const N extends string, const D extends keyof T & string, A, E = never, R = never>(
+    self: Plan<T>,
+    name: N,
+    dependencies: ReadonlyArray<D>,
+    f: (values: Values<T, D>) => Effect.Effect<A, E, R>,
+    options?: Task.Options<E> | undefined
+  ): Plan<T & { readonly [K in N]: Task.Task<A, E, R> }>
+} = dual(
+  (args) => isPlan(args[0]),
+  (self: Plan<any>, name: string, second: unknown, third?: unknown, fourth?: unknown): Plan<any> => {
+    const where = "Plan.add"
+    checkName(where, self.nodes, name)
+    if (Effect.isEffect(second)) {
+      const task = Task.unsafeMake(where, name, second, third as Task.Options<unknown> | undefined)
+      return fromNodes([...self.nodes, { name, dependencies: [], task, make: undefined }])
+    }
+    if (!Array.isArray(second)) {
+      return validate.invalid(where, "second argument", "an Effect, or an array of dependency names", second, "type")
+    }
+    const f = validate.func<(values: Record<string, unknown>) => Effect.Effect<unknown, unknown, unknown>>(
+      where,
+      "f",
+      third
+    )
+    for (const dependency of second) {
+      if (!self.nodes.some((n) => n.name === dependency)) {
+        validate.invalid(
+          where,
+          `dependencies of "${name}"`,
+          `names of tasks added before it (${self.nodes.map((n) => JSON.stringify(n.name)).join(", ") || "none yet"})`,
+          dependency,
+          "range"
+        )
+      }
+    }
+    const task = Task.unsafeMake(where, name, Effect.void, fourth as Task.Options<unknown> | undefined)
+    return fromNodes([...self.nodes, { name, dependencies: [...new Set(second as Array<string>)], task, make: f }])
+  }
+)
+
+/**
+ * A task of a plan made with {@link make}: its dependencies, a function from
+ * their values to its effect, and its options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Spec<A = unknown, E = unknown, R = never> extends Task.Options<E> {
+  readonly dependencies?: ReadonlyArray<string> | undefined
+  readonly run: (values: Readonly<Record<string, unknown>>) => Effect.Effect<A, E, R>
+}
+
+/**
+ * Makes a plan from a record of task specs in any order — for plans built at
+ * run time, e.g. by a model that plans the tool calls. Dependency values are
+ * untyped here (use `add` for typed plans). Throws `InvalidOption` for an
+ * unknown dependency or a cycle (naming it: `a → b → a`), before anything runs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <S extends Record<string, Spec<any, any, any>>>(
+  specs: S
+): Plan<{ [K in keyof S]: S[K] extends Spec<infer A, infer E, infer R> ? Task.Task<A, E, R> : never }> => {
+  const where = "Plan.make"
+  const record = validate.record(where, "specs", specs)
+  const names = Object.keys(record)
+  const byName = new Map<string, { readonly dependencies: ReadonlyArray<string>; readonly spec: Spec }>()
+  for (const name of names) {
+    const spec = validate.record(where, name, record[name]) as unknown as Spec
+    validate.func(where, `${name}.run`, spec.run)
+    const dependencies = spec.dependencies ?? []
+    if (!Array.isArray(dependencies)) validate.invalid(where, `${name}.dependencies`, "an array of task names", dependencies, "type")
+    for (const dependency of dependencies) {
+      if (!Object.prototype.hasOwnProperty.call(record, dependency)) {
+        validate.invalid(where, `${name}.dependencies`, `names of tasks in the plan (${names.map((n) => JSON.stringify(n)).join(", ")})`, dependency, "range")
+      }
+    }
+    byName.set(name, { dependencies: [...new Set(dependencies)], spec })
+  }
+  // depth-first topological order; a back edge is a cycle
+  const order: Array<string> = []
+  const state = new Map<string, "visiting" | "done">()
+  const visit = (name: string, path: Array<string>): void => {
+    const s = state.get(name)
+    if (s === "done") return
+    if (s === "visiting") {
+      const cycle = [...path.slice(path.indexOf(name)), name].join(" → ")
+      validate.invalid(where, "dependencies", "acyclic", `a cycle: ${cycle}`, "range")
+    }
+    state.set(name, "visiting")
+    for (const dependency of byName.get(name)!.dependencies) visit(dependency, [...path, name])
+    state.set(name, "done")
+    order.push(name)
+  }
+  for (const name of names) visit(name, [])
+  const nodes = order.map((name): Node => {
+    const { dependencies, spec } = byName.get(name)!
+    const { dependencies: _, run, ...options } = spec
+    const task = Task.unsafeMake(where, name, Effect.void, options)
+    return { name, dependencies, task, make: run as Node["make"] }
+  })
+  return fromNodes(nodes)
+}
+
+/**
+ * The results of a plan, keyed by task name.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Results<T extends Record<string, Task.Any>> = {
+  -readonly [K in keyof T]: import("./TaskResult.js").TaskResult<Task.Success<T[K]>, Task.Error<T[K]>>
+}
