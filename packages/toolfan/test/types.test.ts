@@ -121,7 +121,9 @@ describe("types: Plan", () => {
     const program = Scheduler.runPlan(plan)
     expectTypeOf<Effect.Effect.Success<typeof program>["count"]>().toEqualTypeOf<TaskResult.TaskResult<number, NotFound>>()
     expectTypeOf<Effect.Effect.Error<typeof program>>().toEqualTypeOf<never>()
+    // (never called: it would throw at run time too)
     // @ts-expect-error a dependency must be a task added before
-    Plan.add(plan, "x", ["nope"], () => Effect.void)
+    const _bad = () => Plan.add(plan, "x", ["nope"], () => Effect.void)
+    expectTypeOf(_bad).toBeFunction()
   })
 })
