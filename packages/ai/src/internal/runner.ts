@@ -1,0 +1,347 @@
+/**
+ * The machinery behind `ToolRunner`: one toolfan `Task` per tool call, every
+ * outcome turned into a `tool-result` part.
+ *
+ * Why it works this way
+ * ---------------------
+ * @effect/ai's `Toolkit.WithHandler.handle(name, params)` already does the
+ * careful part of a tool call: it decodes the encoded parameters with the
+ * tool's Schema, runs the handler with the context its Layer captured,
+ * validates the result and encodes it for the model. So the attempt of each
+ * task *is* one `handle` call, and toolfan adds what @effect/ai lacks: the
+ * calls run side by side under the Scheduler's caps, each attempt has its own
+ * timeout and retries, and no failure escapes.
+ *
+ * Two checks happen before any task is made, because retrying them cannot
+ * help: the tool name must be in the toolkit and the parameters must decode.
+ * Both become a failure result at once, with a message that tells the model
+ * how to fix its call.
+ *
+ * A handler failure takes two routes in `handle`: with `failureMode: "error"`
+ * it fails the effect, with `"return"` it succeeds with `isFailure: true`.
+ * The attempt turns both into the same `ToolFailure`, so retries apply to
+ * both and `retryWhile` sees the tool's own failure value. When the retries
+ * are spent, that failure goes to the model as the call's result, encoded with
+ * the tool's failure Schema: the model sees exactly what the tool reported.
+ * Everything else (a timeout, a defect, an interruption, a result that breaks
+ * the tool's success Schema) becomes a `ToolCallError` with a readable message.
+ */
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
+import * as AiError from "@effect/ai/AiError"
+import * as Response from "@effect/ai/Response"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { InvalidOption, Scheduler, Task, type TaskResult } from "toolfan"
+
+/** A tool call as the runner needs it: an encoded `params` for `handle`. */
+export interface Call {
+  readonly id: string | undefined
+  readonly name: string
+  readonly providerName: string | undefined
+  /** Encoded parameters, or the decoded ones when `decoded` is true. */
+  readonly params: unknown
+  readonly decoded: boolean
+}
+
+/** The reasons of a `ToolCallError`. */
+export const reasons = ["UnknownTool", "InvalidParameters", "Failed", "TimedOut", "Defect", "Interrupted"] as const
+
+/** A tool call's error as the model sees it. See `ToolRunner.ToolCallError`. */
+export class ToolCallError extends Schema.TaggedError<ToolCallError>("@toolfan/ai/ToolCallError")("ToolCallError", {
+  tool: Schema.String,
+  reason: Schema.Literal(...reasons),
+  message: Schema.String
+}) {}
+
+const encodeCallError = Schema.encodeSync(ToolCallError)
+
+/** The handler's own failure (`failureMode` "error" or "return"). */
+class ToolFailure {
+  readonly _tag = "ToolFailure"
+  constructor(readonly failure: unknown, readonly encoded: { readonly value: unknown } | undefined) {}
+}
+
+/** A result that broke the tool's Schema, or another `AiError` of `handle`. */
+class Broken {
+  readonly _tag = "Broken"
+  constructor(readonly error: AiError.AiError) {}
+}
+
+type AttemptError = ToolFailure | Broken
+
+/** The checked policy of one tool, ready for `Task.make`. */
+export type CheckedPolicies = ReadonlyMap<string, Task.Options<any>>
+
+/**
+ * Checks every policy at once: each key must name a tool of the toolkit and
+ * each value must be valid `Task` options. Throws an `InvalidOption` naming
+ * the option and the value.
+ */
+export const checkPolicies = (
+  where: string,
+  tools: Record<string, Tool.Any>,
+  policies: unknown
+): CheckedPolicies => {
+  const checked = new Map<string, Task.Options<any>>()
+  if (policies === undefined) return checked
+  if (typeof policies !== "object" || policies === null || Array.isArray(policies)) {
+    throw new InvalidOption.InvalidOption({
+      where,
+      option: "policies",
+      expected: "an object of policies keyed by tool name",
+      value: policies,
+      kind: "type"
+    })
+  }
+  for (const [name, policy] of Object.entries(policies)) {
+    if (policy === undefined) continue
+    if (!Object.hasOwn(tools, name)) {
+      throw new InvalidOption.InvalidOption({
+        where,
+        option: `policies.${name}`,
+        expected: `the name of a tool of the toolkit (${Object.keys(tools).join(", ") || "none"})`,
+        value: name,
+        kind: "range"
+      })
+    }
+    try {
+      // Task.make checks the options; the task itself is thrown away.
+      Task.make(name, Effect.void, policy as Task.Options<unknown>)
+    } catch (e) {
+      if (!InvalidOption.isInvalidOption(e)) throw e
+      throw new InvalidOption.InvalidOption({
+        where,
+        option: e.option === "options" ? `policies.${name}` : `policies.${name}.${e.option.replace(/^options\./, "")}`,
+        expected: e.expected,
+        value: e.value,
+        kind: e.kind
+      })
+    }
+    checked.set(name, policy as Task.Options<any>)
+  }
+  return checked
+}
+
+/** The tool calls of a response that the application must run. */
+export const callsOf = (parts: ReadonlyArray<unknown>): Array<Call> => {
+  const calls: Array<Call> = []
+  for (const part of parts) {
+    if (typeof part !== "object" || part === null) continue
+    const p = part as Partial<Response.ToolCallPartEncoded>
+    if (p.type !== "tool-call" || p.providerExecuted === true) continue
+    calls.push({
+      id: p.id,
+      name: String(p.name),
+      providerName: p.providerName,
+      params: p.params,
+      decoded: Response.isPart(part)
+    })
+  }
+  return calls
+}
+
+const formatIssues = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
+    .join("; ")
+
+const callError = (tool: string, reason: ToolCallError["reason"], message: string) =>
+  new ToolCallError({ tool, reason, message })
+
+/** A failure `tool-result` part. */
+const failurePart = (call: Call, result: unknown, encodedResult: unknown) =>
+  Response.makePart("tool-result", {
+    id: call.id ?? "",
+    name: call.name,
+    isFailure: true,
+    result,
+    encodedResult,
+    providerExecuted: false,
+    ...(call.providerName !== undefined ? { providerName: call.providerName } : {})
+  })
+
+const errorPart = (call: Call, error: ToolCallError) => failurePart(call, error, encodeCallError(error))
+
+const describe = (u: unknown): string => {
+  if (u instanceof Error) return u.message === "" ? u.name : u.message
+  if (typeof u === "object" && u !== null && "message" in u && typeof u.message === "string") return u.message
+  if (typeof u === "string") return u
+  try {
+    return String(JSON.stringify(u))
+  } catch {
+    return String(u)
+  }
+}
+
+const attemptsNote = (attempts: number) => attempts > 1 ? ` (${attempts} attempts)` : ""
+
+/** Turns a task's result into the call's `tool-result` part. */
+const toPart = (
+  call: Call,
+  tool: Tool.Any,
+  result: TaskResult.TaskResult<Tool.HandlerResult<any>, AttemptError>
+): Effect.Effect<Response.ToolResultPart<string, unknown, unknown>> => {
+  const name = call.name
+  if (result.ok) {
+    return Effect.succeed(Response.makePart("tool-result", {
+      id: call.id ?? "",
+      name,
+      isFailure: false,
+      result: result.value.result,
+      encodedResult: result.value.encodedResult,
+      providerExecuted: false,
+      ...(call.providerName !== undefined ? { providerName: call.providerName } : {})
+    }))
+  }
+  const error = result.error
+  switch (error._tag) {
+    case "TaskFailed": {
+      const e = error.error
+      if (e._tag === "Broken") {
+        return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" failed: ${e.error.message}`)))
+      }
+      if (e.encoded !== undefined) return Effect.succeed(failurePart(call, e.failure, e.encoded.value))
+      return Schema.encodeUnknown(tool.failureSchema as Schema.Schema<unknown, unknown>)(e.failure).pipe(
+        Effect.map((encoded) => failurePart(call, e.failure, encoded)),
+        Effect.orElseSucceed(() =>
+          errorPart(
+            call,
+            callError(name, "Failed", `tool "${name}" failed${attemptsNote(error.attempts)}: ${describe(e.failure)}`)
+          )
+        )
+      )
+    }
+    case "TaskTimedOut":
+      return Effect.succeed(errorPart(
+        call,
+        callError(
+          name,
+          "TimedOut",
+          `tool "${name}" timed out after ${Duration.format(error.timeout)}${attemptsNote(error.attempts)}; ` +
+            `try again later or go on without this result`
+        )
+      ))
+    case "TaskDefect":
+      return Effect.succeed(errorPart(
+        call,
+        callError(name, "Defect", `tool "${name}" crashed: ${describe(error.defect)}; do not call it again with the same parameters`)
+      ))
+    case "TaskInterrupted":
+      return Effect.succeed(errorPart(
+        call,
+        callError(
+          name,
+          "Interrupted",
+          error.reason === "deadline"
+            ? `tool "${name}" was stopped: the step's deadline passed before it finished`
+            : `tool "${name}" was stopped before it finished`
+        )
+      ))
+    case "TaskSkipped":
+      return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" did not run: ${error.message}`)))
+  }
+}
+
+/** Encodes decoded parameters back (for parts of an already decoded response). */
+const encodedParams = (tool: Tool.Any, call: Call): Effect.Effect<unknown, ParseResult.ParseError> =>
+  call.decoded
+    ? Schema.encodeUnknown(tool.parametersSchema as Schema.Schema<unknown, unknown>)(call.params)
+    : Effect.succeed(call.params)
+
+/** The attempt of one call: one `handle`, with every handler failure as a `ToolFailure`. */
+const attempt = (
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
+  name: string,
+  params: unknown
+): Effect.Effect<Tool.HandlerResult<any>, AttemptError, any> =>
+  (toolkit.handle(name, params as never) as Effect.Effect<Tool.HandlerResult<any>, unknown, any>).pipe(
+    Effect.catchAll((e) =>
+      Effect.fail<AttemptError>(AiError.isAiError(e) ? new Broken(e) : new ToolFailure(e, undefined))
+    ),
+    Effect.flatMap((r) =>
+      r.isFailure ? Effect.fail(new ToolFailure(r.result, { value: r.encodedResult })) : Effect.succeed(r)
+    )
+  )
+
+/** A task name for a call: `search#call_1`, or the tool's name without an id. */
+const taskName = (call: Call) => call.id === undefined || call.id === "" ? call.name : `${call.name}#${call.id}`
+
+/**
+ * Runs the calls through the scheduler, one task each, and returns one
+ * `tool-result` part per call, in order. Never fails.
+ */
+export const run = (
+  scheduler: Scheduler.Service,
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
+  policies: CheckedPolicies,
+  calls: ReadonlyArray<Call>,
+  options: Scheduler.RunOptions | undefined
+): Effect.Effect<Array<Response.ToolResultPart<string, unknown, unknown>>, never, any> =>
+  Effect.gen(function*() {
+    const parts: Array<Response.ToolResultPart<string, unknown, unknown> | undefined> = []
+    const tasks: Array<Task.Task<Tool.HandlerResult<any>, AttemptError, any>> = []
+    const pending: Array<{ readonly index: number; readonly call: Call; readonly tool: Tool.Any }> = []
+    for (const call of calls) {
+      const tool = Object.hasOwn(toolkit.tools, call.name) ? toolkit.tools[call.name] : undefined
+      if (tool === undefined) {
+        const available = Object.keys(toolkit.tools).join(", ")
+        parts.push(errorPart(
+          call,
+          callError(
+            call.name,
+            "UnknownTool",
+            `unknown tool "${call.name}"; the available tools are: ${available}. Call one of them by its exact name`
+          )
+        ))
+        continue
+      }
+      // Check the parameters before running anything: retrying cannot fix them.
+      const checked = yield* encodedParams(tool, call).pipe(
+        Effect.tap((params) =>
+          Schema.decodeUnknown(tool.parametersSchema as Schema.Schema<unknown, unknown>, { errors: "all" })(params)
+        ),
+        Effect.either
+      )
+      if (Either.isLeft(checked)) {
+        parts.push(errorPart(
+          call,
+          callError(
+            call.name,
+            "InvalidParameters",
+            `invalid parameters for tool "${call.name}": ${formatIssues(checked.left)}. ` +
+              `Call it again with parameters that match its schema`
+          )
+        ))
+        continue
+      }
+      const policy = policies.get(call.name)
+      const retryWhile = policy?.retryWhile
+      pending.push({ index: parts.length, call, tool })
+      parts.push(undefined)
+      tasks.push(Task.make(taskName(call), attempt(toolkit, call.name, checked.right), {
+        ...policy,
+        // Only the tool's own failures are retried (a broken result would break again).
+        retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure))
+      }))
+    }
+    if (tasks.length > 0) {
+      const results = yield* scheduler.run(tasks, options)
+      for (let i = 0; i < pending.length; i++) {
+        const { call, index, tool } = pending[i]!
+        parts[index] = yield* toPart(call, tool, results[i]!)
+      }
+    }
+    return parts as Array<Response.ToolResultPart<string, unknown, unknown>>
+  })
+
+/** Whether `u` is a {@link ToolCallError}. */
+export const isToolCallError = (u: unknown): u is ToolCallError =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ToolCallError" &&
+  typeof (u as { reason?: unknown }).reason === "string"
+
+/** The `Scheduler` service from the context. */
+export const scheduler = Scheduler.Scheduler
