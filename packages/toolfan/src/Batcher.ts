@@ -241,11 +241,7 @@ const optionKeys: ReadonlySet<string> = new Set([
 const checkOptions = (options: Options<any, any, any, any>) => {
   const where = "Batcher.make"
   const o = validate.record(where, "options", options) as unknown as Options<any, any, any, any>
-  for (const key of Object.keys(o)) {
-    if (!optionKeys.has(key)) {
-      validate.invalid(where, `options.${key}`, `one of ${[...optionKeys].join(", ")} (unknown option)`, key, "type")
-    }
-  }
+  validate.knownKeys(where, o as unknown as Record<string, unknown>, optionKeys)
   const run = validate.func<internal.Options["run"]>(where, "run", o.run)
   const maxSize = o.maxSize === undefined ? 16 : validate.integer(where, "maxSize", o.maxSize, 1, false)
   const maxWaitMs = o.maxWait === undefined ? 20 : validate.durationMillis(where, "maxWait", o.maxWait)

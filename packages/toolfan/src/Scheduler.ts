@@ -275,9 +275,6 @@ export const internalRuns = new WeakMap<
 >()
 
 /** @internal */
-export const checkRunTasks = checkTasks
-
-/** @internal */
 export const checkRunDeadline = checkRunOptions
 
 /**

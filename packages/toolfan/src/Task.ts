@@ -187,11 +187,7 @@ export const unsafeMake = <A, E, R>(
 ): Task<A, E, R> => {
   validate.nonEmptyString(where, "name", name)
   const o = options === undefined ? {} : validate.record(where, "options", options) as Options<E>
-  for (const key of Object.keys(o)) {
-    if (!optionKeys.has(key)) {
-      validate.invalid(where, `options.${key}`, `one of ${[...optionKeys].join(", ")} (unknown option)`, key, "type")
-    }
-  }
+  validate.knownKeys(where, o as Record<string, unknown>, optionKeys)
   const timeoutMs = o.timeout === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "timeout", o.timeout)
   const retries = o.retries === undefined ? 0 : validate.integer(where, "retries", o.retries, 0, false)
   const priority = o.priority === undefined ? 0 : validate.finiteNumber(where, "priority", o.priority)

@@ -326,11 +326,7 @@ export class MicroBatcher<I, O> {
     jsErrors(() => validate.func("MicroBatcher", "batchFn", batchFn))
     const o = options === undefined ? {} : jsErrors(() => {
       const record = validate.record("MicroBatcher", "options", options)
-      for (const key of Object.keys(record)) {
-        if (!microBatcherKeys.has(key)) {
-          validate.invalid("MicroBatcher", `options.${key}`, `one of ${[...microBatcherKeys].join(", ")}`, key, "type")
-        }
-      }
+      validate.knownKeys("MicroBatcher", record, microBatcherKeys)
       return record
     })
     const run = (items: ReadonlyArray<I>) =>

@@ -3,22 +3,12 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { InvalidOption, Plan, Scheduler } from "../src/index.js"
-import { Probe, runFor } from "./utils.js"
+import { Plan, Scheduler } from "../src/index.js"
+import { Probe, runFor, thrown } from "./utils.js"
 
 class SearchError extends Data.TaggedError("SearchError")<{}> {}
 
 const withScheduler = (options?: Scheduler.Options) => Effect.provide(Scheduler.layer(options))
-
-const thrown = (f: () => unknown): InvalidOption.InvalidOption => {
-  try {
-    f()
-  } catch (error) {
-    if (InvalidOption.isInvalidOption(error)) return error
-    throw error
-  }
-  throw new Error("expected an InvalidOption to be thrown")
-}
 
 describe("Plan", () => {
   describe("runPlan", () => {

@@ -3,17 +3,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
-import { InvalidOption, Task } from "../src/index.js"
-
-const thrown = (f: () => unknown): InvalidOption.InvalidOption => {
-  try {
-    f()
-  } catch (error) {
-    if (InvalidOption.isInvalidOption(error)) return error
-    throw error
-  }
-  throw new Error("expected an InvalidOption to be thrown")
-}
+import { Task } from "../src/index.js"
+import { thrown } from "./utils.js"
 
 describe("Task", () => {
   describe("make", () => {

@@ -2,6 +2,18 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import { InvalidOption } from "../src/index.js"
+
+/** Calls `f`, expecting it to throw an `InvalidOption`, and returns it. */
+export const thrown = (f: () => unknown): InvalidOption.InvalidOption => {
+  try {
+    f()
+  } catch (error) {
+    if (InvalidOption.isInvalidOption(error)) return error
+    throw error
+  }
+  throw new Error("expected an InvalidOption to be thrown")
+}
 
 /**
  * Records what tasks do on the (virtual) clock: when each attempt starts and

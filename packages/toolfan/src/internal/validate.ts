@@ -75,4 +75,11 @@ export const record = (where: string, option: string, value: unknown): Record<st
   return value as Record<string, unknown>
 }
 
+/** Refuses keys outside `known` (a misspelt option would otherwise be ignored). */
+export const knownKeys = (where: string, record: Record<string, unknown>, known: ReadonlySet<string>): void => {
+  for (const key of Object.keys(record)) {
+    if (!known.has(key)) fail(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option)`, key, "type")
+  }
+}
+
 export const invalid = fail
