@@ -18,9 +18,12 @@ describe("Scheduler under a mixed load", () => {
       const groupActive: Record<string, number> = { a: 0, b: 0 }
       const groupPeak: Record<string, number> = { a: 0, b: 0 }
       const signals: Array<AbortSignal> = []
+      let finalized = 0
       const kinds: Array<string> = []
       const tasks = Array.from({ length: 1000 }, (_, i) => {
-        const kind = ["ok", "fail", "transient", "hang", "die", "throw", "reject", "slow"][Math.floor(random() * 8)]!
+        const kind = ["ok", "fail", "transient", "hang", "die", "throw", "reject", "slow", "finalizer"][
+          Math.floor(random() * 9)
+        ]!
         kinds.push(kind)
         const group = random() < 0.3 ? (random() < 0.5 ? "a" : "b") : undefined
         const track = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -60,6 +63,13 @@ describe("Scheduler under a mixed load", () => {
               signals.push(signal)
               return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))))
             }, options)
+          case "finalizer":
+            // a hung attempt whose finalizer takes 100 ms: the result waits for it
+            return Task.make(
+              `t${i}`,
+              track(Effect.never.pipe(Effect.ensuring(Effect.zipRight(Effect.sleep(100), Effect.sync(() => finalized++))))),
+              options
+            )
           default:
             return Task.make(`t${i}`, track(Effect.as(Effect.sleep(2000), i)), options)
         }
@@ -78,7 +88,8 @@ describe("Scheduler under a mixed load", () => {
         hang: "TaskTimedOut",
         die: "TaskDefect",
         throw: "TaskFailed",
-        reject: "TaskTimedOut"
+        reject: "TaskTimedOut",
+        finalizer: "TaskTimedOut"
       }
       results.forEach((r, i) => {
         expect(r.name).toBe(`t${i}`)
@@ -92,6 +103,9 @@ describe("Scheduler under a mixed load", () => {
       const interrupted = results.filter((r, i) => !r.ok && r.error._tag === "TaskInterrupted" && kinds[i] !== "slow")
       expect(interrupted.length).toBe(0)
       expect(signals.every((s) => s.aborted)).toBe(true)
+      // every attempt of a "finalizer" task ran its finalizer before the task settled
+      const finalizerAttempts = results.reduce((n, r, i) => n + (kinds[i] === "finalizer" ? r.attempts : 0), 0)
+      expect(finalized).toBe(finalizerAttempts)
       expect(yield* Scheduler.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
     }).pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 32, groups: { a: 4, b: 2 } }))), 60_000)
 })
