@@ -1,0 +1,44 @@
+/**
+ * The benchmark suite: runs every section and prints one table.
+ *
+ *   npm run bench              # the full suite (≈ 4 minutes on 2 cores)
+ *   npm run bench -- --smoke   # tiny sizes, 3 repetitions: keeps the harness working (no timing assertions)
+ *
+ * Every figure is the median of ≥ 9 interleaved repetitions after a warm-up
+ * (3 with --smoke); a ratio is the median of the per-repetition ratios against
+ * a peer measured in the same process run.
+ */
+import * as os from "node:os"
+import { formatTable, notes, REPS, type Row, smoke } from "./harness.js"
+import * as batching from "./sections/batching.js"
+import * as headline from "./sections/headline.js"
+import * as makespan from "./sections/makespan.js"
+import * as overhead from "./sections/overhead.js"
+import * as priority from "./sections/priority.js"
+import * as scale from "./sections/scale.js"
+
+const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Array<Row>> }]> = [
+  ["overhead", overhead],
+  ["makespan", makespan],
+  ["headline", headline],
+  ["batching", batching],
+  ["scale", scale],
+  ["priority", priority]
+]
+
+const started = performance.now()
+const rows: Array<Row> = []
+for (const [name, section] of sections) {
+  const t = performance.now()
+  process.stderr.write(`bench: ${name}…`)
+  rows.push(...(await section.run()))
+  process.stderr.write(` ${((performance.now() - t) / 1000).toFixed(1)} s\n`)
+}
+const seconds = ((performance.now() - started) / 1000).toFixed(0)
+console.log(
+  `toolfan bench${smoke ? " --smoke" : ""}: node ${process.version}, ${os.availableParallelism()} cores, ` +
+    `${new Date().toISOString().slice(0, 10)}, median of ${REPS} interleaved repetitions after a warm-up, ${seconds} s`
+)
+console.log(formatTable(rows))
+console.log("")
+for (const text of notes) console.log(`- ${text}`)
