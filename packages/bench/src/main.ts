@@ -42,3 +42,4 @@ console.log(
 console.log(formatTable(rows))
 console.log("")
 for (const text of notes) console.log(`- ${text}`)
+if (smoke) console.log("- smoke run: sizes this small only check that the harness works; the figures mean nothing")
