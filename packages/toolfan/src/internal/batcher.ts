@@ -459,4 +459,3 @@ const checkOutputs = (
   return outputs
 }
 
-export { TaskDefect, TaskTimedOut }

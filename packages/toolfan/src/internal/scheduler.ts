@@ -195,7 +195,6 @@ export class Run {
   readonly jobs: Array<Job> = []
   readonly results: Array<TaskResult.TaskResult<unknown, unknown>>
   remaining: number
-  readonly workers = new Set<Worker>()
   cancelled: Reason | undefined = undefined
   deadline: TimerEntry | undefined = undefined
   onDone: (() => void) | undefined = undefined
@@ -508,7 +507,6 @@ export class SchedulerImpl {
     const worker = new Worker(run)
     worker.job = job
     job.worker = worker
-    run.workers.add(worker)
     const fiber = Runtime.runFork(run.runtime, this.workerLoop(worker), {
       immediate: false,
       updateRefs: (refs, id) => FiberRefs.updateAs(refs, { fiberId: id, fiberRef: currentWorker, value: worker })
@@ -578,13 +576,11 @@ export class SchedulerImpl {
 
   private retire(worker: Worker): Effect.Effect<void> {
     worker.job = undefined
-    worker.run.workers.delete(worker)
     return Effect.void
   }
 
   /** Safety net: a worker that ended with its job unsettled (a bug) settles it as a defect. */
   private workerExited(worker: Worker, exit: import("effect/Exit").Exit<void>): void {
-    worker.run.workers.delete(worker)
     const job = worker.job
     if (job === undefined || job.state !== State.Running) return
     worker.job = undefined
