@@ -37,6 +37,23 @@ export const run = async (): Promise<Array<Row>> => {
   note(`scale: ${k(small)} vs ${k(large)} no-op tasks queued at once, maxConcurrency 64, each repetition in a child process (node --expose-gc); peak = max sampled RSS/heapUsed minus the baseline after warm-up and GC`)
   const timeRatio = ratio(s.large, s.small)
   const maxRss = Math.max(...rss("large"))
+  // one row per size for a memory measure; the large one is compared with the small one
+  const memoryRows = (
+    what: string,
+    samples: (size: "small" | "large") => Array<number>,
+    goal: { readonly target?: string; readonly met?: boolean }
+  ): Array<Row> => [
+    { section, case: `${k(small)} tasks: peak ${what} over baseline`, samples: samples("small"), unit: "MB", against: "peer" },
+    {
+      section,
+      case: `${k(large)} tasks: peak ${what} over baseline`,
+      samples: samples("large"),
+      unit: "MB",
+      ratio: ratio(samples("large"), samples("small")),
+      against: `${k(small)} tasks (linear: ${large / small}×)`,
+      ...goal
+    }
+  ]
   return [
     { section, case: `${k(small)} tasks: time per task`, samples: s.small, unit: "µs/task", against: "peer" },
     {
@@ -49,25 +66,7 @@ export const run = async (): Promise<Array<Row>> => {
       target: "≤ 1.3×",
       met: timeRatio <= 1.3
     },
-    { section, case: `${k(small)} tasks: peak RSS over baseline`, samples: rss("small"), unit: "MB", against: "peer" },
-    {
-      section,
-      case: `${k(large)} tasks: peak RSS over baseline`,
-      samples: rss("large"),
-      unit: "MB",
-      ratio: ratio(rss("large"), rss("small")),
-      against: `${k(small)} tasks (linear: ${large / small}×)`,
-      target: "< 300 MB (max)",
-      met: maxRss < 300
-    },
-    { section, case: `${k(small)} tasks: peak heapUsed over baseline`, samples: heap("small"), unit: "MB", against: "peer" },
-    {
-      section,
-      case: `${k(large)} tasks: peak heapUsed over baseline`,
-      samples: heap("large"),
-      unit: "MB",
-      ratio: ratio(heap("large"), heap("small")),
-      against: `${k(small)} tasks (linear: ${large / small}×)`
-    }
+    ...memoryRows("RSS", rss, { target: "< 300 MB (max)", met: maxRss < 300 }),
+    ...memoryRows("heapUsed", heap, {})
   ]
 }
