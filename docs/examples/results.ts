@@ -12,7 +12,10 @@ const describe = (r: TaskResult.TaskResult<unknown, NotFound>): string => {
   const error = r.error
   switch (error._tag) {
     case "TaskFailed":
-      return `${r.name}: not found (${error.error.id})` // error.error is the typed E
+      // error.error is the typed E, or GroupLimitUnavailable when a shared group limit could not be reached
+      return error.error._tag === "NotFound"
+        ? `${r.name}: not found (${error.error.id})`
+        : `${r.name}: did not run: ${error.error.message}`
     case "TaskTimedOut":
       return `${r.name}: timed out after ${r.attempts} attempt(s)`
     case "TaskDefect":

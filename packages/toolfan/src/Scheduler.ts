@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/scheduler.js"
 import * as validate from "./internal/validate.js"
@@ -32,12 +33,16 @@ export interface Options {
    */
   readonly maxConcurrency?: number | undefined
   /**
-   * Per-group caps: `{ search: 2 }` lets at most 2 tasks of group `"search"`
-   * run at once (they also count against `maxConcurrency`). A task waiting for
-   * its group holds no global slot. Tasks whose group is not listed have no
-   * cap of their own. Each cap: an integer ≥ 1, or `Infinity`. Default: `{}`.
+   * Per-group limits. A number is a concurrency cap kept in this scheduler:
+   * `{ search: 2 }` lets at most 2 tasks of group `"search"` run at once
+   * (they also count against `maxConcurrency`); an integer ≥ 1, or
+   * `Infinity`. A {@link GroupLimit.GroupLimit} is a richer limit: a rate
+   * limit (`GroupLimit.rate`) or a limit shared by many processes
+   * (`@toolfan/redis`), started with the scheduler and stopped with it. A
+   * task waiting for its group holds no global slot. Tasks whose group is not
+   * listed have no limit of their own. Default: `{}`.
    */
-  readonly groups?: Readonly<Record<string, number>> | undefined
+  readonly groups?: Readonly<Record<string, number | GroupLimit.GroupLimit>> | undefined
 }
 
 /**
@@ -137,13 +142,20 @@ export interface Service {
  */
 export class Scheduler extends Context.Tag("toolfan/Scheduler")<Scheduler, Service>() {}
 
-const checkOptions = (where: string, options: Options | undefined): { max: number; groups: Record<string, number> } => {
+const checkOptions = (
+  where: string,
+  options: Options | undefined
+): { max: number; groups: Record<string, number | GroupLimit.GroupLimit> } => {
   const o = options === undefined ? {} : validate.record(where, "options", options) as Options
   const max = o.maxConcurrency === undefined ? 10 : validate.integer(where, "maxConcurrency", o.maxConcurrency, 1, true)
-  const groups: Record<string, number> = {}
+  const groups: Record<string, number | GroupLimit.GroupLimit> = {}
   if (o.groups !== undefined) {
     for (const [name, cap] of Object.entries(validate.record(where, "groups", o.groups))) {
-      groups[name] = validate.integer(where, `groups.${name}`, cap, 1, true)
+      groups[name] = GroupLimit.isGroupLimit(cap)
+        ? cap
+        : typeof cap === "number"
+        ? validate.integer(where, `groups.${name}`, cap, 1, true)
+        : validate.invalid(where, `groups.${name}`, "an integer ≥ 1, Infinity or a GroupLimit", cap, "type")
     }
   }
   return { max, groups }
@@ -187,7 +199,12 @@ export const make = (options?: Options | undefined): Effect.Effect<Service, Inva
     })
     const clock = yield* Effect.clock
     const runtime = yield* Effect.runtime<never>()
-    const impl = new internal.SchedulerImpl(max, groups, clock, runtime)
+    // limits start before the shutdown finalizer is added, so they stop after it
+    const started: Record<string, number | internal.StartedLimit> = {}
+    for (const [name, group] of Object.entries(groups)) {
+      started[name] = typeof group === "number" ? group : { limit: group, limiter: yield* group.start }
+    }
+    const impl = new internal.SchedulerImpl(max, started, clock, runtime)
     yield* Effect.addFinalizer(() => impl.shutdown())
     return makeService(impl)
   })

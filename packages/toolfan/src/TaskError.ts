@@ -8,11 +8,14 @@
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
+import type { GroupLimitUnavailable } from "./GroupLimit.js"
 import { describe } from "./internal/describe.js"
 
 /**
  * The task's effect failed with `error` (its typed error `E`) on its last
- * attempt. For `Task.fromPromise` tasks, `error` is the rejection reason or the
+ * attempt. In a group with a shared limit in `"fail"` mode, `error` can also
+ * be a `GroupLimitUnavailable`: the limit's store could not be reached (the
+ * task did not run), or a permit was lost and the attempt was interrupted. For `Task.fromPromise` tasks, `error` is the rejection reason or the
  * thrown value; `cause` holds the same original value in both cases.
  *
  * @since 0.1.0
@@ -118,7 +121,9 @@ export class TaskSkipped extends Data.TaggedError("TaskSkipped")<{
  * @since 0.1.0
  * @category models
  */
-export type TaskError<E = unknown> = TaskFailed<E> | TaskTimedOut | TaskDefect | TaskInterrupted | TaskSkipped
+export type TaskError<E = unknown> =
+  | TaskFailed<E | GroupLimitUnavailable>
+  | TaskTimedOut | TaskDefect | TaskInterrupted | TaskSkipped
 
 const tags: ReadonlySet<unknown> = new Set(["TaskFailed", "TaskTimedOut", "TaskDefect", "TaskInterrupted", "TaskSkipped"])
 

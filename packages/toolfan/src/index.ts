@@ -12,6 +12,13 @@
 export * as Batcher from "./Batcher.js"
 
 /**
+ * Richer group limits: rate limits, and limits kept outside the process.
+ *
+ * @since 0.2.0
+ */
+export * as GroupLimit from "./GroupLimit.js"
+
+/**
  * Bad input, refused with the option and the value named.
  *
  * @since 0.1.0

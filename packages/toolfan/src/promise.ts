@@ -161,8 +161,11 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
 export interface SchedulerOptions {
   /** Most attempts in flight at once. An integer ≥ 1 or `Infinity`. Default: `10`. */
   readonly maxConcurrency?: number | undefined
-  /** Per-group caps, e.g. `{ search: 2 }`. Default: `{}`. */
-  readonly groups?: Readonly<Record<string, number>> | undefined
+  /**
+   * Per-group limits: a cap such as `{ search: 2 }`, or a `GroupLimit` (a rate
+   * limit, or a limit shared through Redis with `@toolfan/redis`). Default: `{}`.
+   */
+  readonly groups?: CoreScheduler.Options["groups"]
 }
 
 /**

@@ -9,7 +9,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import { Batcher, InvalidOption, Plan, Scheduler, Task, TaskResult } from "../src/index.js"
-import type { TaskError } from "../src/index.js"
+import type { GroupLimit, TaskError } from "../src/index.js"
 import * as P from "../src/promise.js"
 
 class NotFound extends Data.TaggedError("NotFound")<{}> {}
@@ -61,7 +61,9 @@ describe("types", () => {
         expectTypeOf(r.error).toEqualTypeOf<undefined>()
       } else {
         expectTypeOf(r.error).toEqualTypeOf<TaskError.TaskError<NotFound>>()
-        if (r.error._tag === "TaskFailed") expectTypeOf(r.error.error).toEqualTypeOf<NotFound>()
+        if (r.error._tag === "TaskFailed") {
+          expectTypeOf(r.error.error).toEqualTypeOf<NotFound | GroupLimit.GroupLimitUnavailable>()
+        }
       }
     }
     expectTypeOf(show).toBeFunction()

@@ -204,6 +204,9 @@ const toPart = (
       if (e._tag === "Broken") {
         return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" failed: ${e.error.message}`)))
       }
+      if (e._tag === "GroupLimitUnavailable") {
+        return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" did not run: ${e.message}`)))
+      }
       if (e.encoded !== undefined) return Effect.succeed(failurePart(call, e.failure, e.encoded.value))
       return Schema.encodeUnknown(tool.failureSchema as Schema.Schema<unknown, unknown>)(e.failure).pipe(
         Effect.map((encoded) => failurePart(call, e.failure, encoded)),

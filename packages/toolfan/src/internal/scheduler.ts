@@ -42,6 +42,7 @@
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
@@ -53,6 +54,8 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as GroupLimit from "../GroupLimit.js"
+import { GroupLimitUnavailable } from "../GroupLimit.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskSkipped, TaskTimedOut } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
@@ -65,18 +68,42 @@ type Reason = "deadline" | "interrupted" | "shutdown"
 const enum State {
   New,
   GroupQueued,
+  /** Holds a place in its group, asking the group's limit for a permit. */
+  Acquiring,
   Queued,
   Running,
   Backoff,
   Done
 }
 
-/** A cap on the jobs of one group (running or holding a place in `ready`). */
+/**
+ * A cap on the jobs of one group (running, holding a place in `ready`, or
+ * asking its limit for a permit). A group with a `GroupLimit` caps here at the
+ * limit's `local` and also asks the limit for a permit per attempt.
+ */
 interface Group {
   readonly name: string
   readonly cap: number
   used: number
   readonly queue: BucketQueue<Ticket>
+  readonly limit: StartedLimit | undefined
+}
+
+/** A group's limit, started for this scheduler. @internal */
+export interface StartedLimit {
+  readonly limit: GroupLimit.GroupLimit
+  readonly limiter: GroupLimit.Limiter
+}
+
+/**
+ * A permit granted by a group's limit, and the ticket holding it now (a
+ * reclaim ticket hands its permit to its job). `revoke` callbacks find the
+ * holder through it.
+ */
+interface Hold {
+  ticket: Ticket
+  permit: GroupLimit.Permit | undefined
+  released: boolean
 }
 
 /** What waits in the queues: a job's attempt, or a parent reclaiming its lent slot. */
@@ -87,6 +114,10 @@ interface Ticket {
   holdsGroup: boolean
   holdsSlot: boolean
   queuedAt: number
+  /** The permit of the group's limit, once granted. */
+  hold: Hold | undefined
+  /** The request for a permit, while `Acquiring`. */
+  acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined
 }
 
 /** @internal */
@@ -95,6 +126,10 @@ export class Job implements Ticket {
   holdsGroup = false
   holdsSlot = false
   queuedAt = 0
+  hold: Hold | undefined = undefined
+  acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined = undefined
+  /** Set when the permit of the running attempt was lost: the attempt is being interrupted. */
+  revoked: GroupLimitUnavailable | undefined = undefined
   attempts = 0
   firstStart = -1
   waitMs = 0
@@ -124,6 +159,8 @@ class Reclaim implements Ticket {
   holdsGroup = false
   holdsSlot = false
   queuedAt = 0
+  hold: Hold | undefined = undefined
+  acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined = undefined
   readonly priority = Number.POSITIVE_INFINITY
   readonly group: Group | undefined
   constructor(readonly job: Job, readonly done: () => void) {
@@ -242,12 +279,13 @@ export class SchedulerImpl {
 
   constructor(
     readonly max: number,
-    groups: Readonly<Record<string, number>>,
+    groups: Readonly<Record<string, number | StartedLimit>>,
     readonly clock: Clock.Clock,
-    runtime: Runtime.Runtime<never>
+    readonly runtime: Runtime.Runtime<never>
   ) {
     for (const [name, cap] of Object.entries(groups)) {
-      this.groups.set(name, { name, cap, used: 0, queue: new BucketQueue() })
+      const limit = typeof cap === "number" ? undefined : cap
+      this.groups.set(name, { name, cap: limit?.limit.local ?? cap as number, used: 0, queue: new BucketQueue(), limit })
     }
     this.timer = new Timer(clock, runtime)
   }
@@ -342,9 +380,9 @@ export class SchedulerImpl {
           this.settleInterrupted(job, reason)
           break
         case State.GroupQueued:
+        case State.Acquiring:
         case State.Queued:
-          this.pending--
-          this.releaseGroup(job)
+          this.drop(job)
           this.settleInterrupted(job, reason)
           break
         case State.Backoff:
@@ -411,17 +449,32 @@ export class SchedulerImpl {
     } else if (group.used < group.cap) {
       group.used++
       t.holdsGroup = true
-      t.state = State.Queued
-      this.ready.push(t)
+      this.admit(t, group)
     } else {
       t.state = State.GroupQueued
       group.queue.push(t)
     }
   }
 
+  /** A ticket given a place in its group goes to `ready`, or first asks the group's limit. */
+  private admit(t: Ticket, group: Group): void {
+    if (group.limit === undefined || t.hold !== undefined) {
+      t.state = State.Queued
+      this.ready.push(t)
+    } else {
+      this.acquire(t, group.limit)
+    }
+  }
+
   private releaseGroup(t: Ticket): void {
     if (!t.holdsGroup) return
     t.holdsGroup = false
+    const hold = t.hold
+    if (hold !== undefined) {
+      t.hold = undefined
+      hold.released = true
+      hold.permit?.release()
+    }
     const group = t.group!
     group.used--
     while (group.used < group.cap) {
@@ -429,8 +482,117 @@ export class SchedulerImpl {
       if (next === undefined) break
       group.used++
       next.holdsGroup = true
-      next.state = State.Queued
-      this.ready.push(next)
+      this.admit(next, group)
+    }
+  }
+
+  /** Takes a waiting ticket (group-queued, acquiring or queued) out of line, giving back its place. */
+  private drop(t: Ticket): void {
+    this.pending--
+    const fiber = t.acquiring
+    if (fiber !== undefined) {
+      // the observer (`acquired`) releases the permit if it was granted meanwhile
+      t.acquiring = undefined
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+    this.releaseGroup(t)
+  }
+
+  // ---------------------------------------------------------------------------
+  // group limits (GroupLimit): permits asked for asynchronously
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Asks the group's limit for a permit. The ticket keeps its place in the
+   * group (bounding the requests in flight to the limit's `local`) but holds
+   * no slot; when the permit comes it enters `ready`.
+   */
+  private acquire(t: Ticket, started: StartedLimit): void {
+    t.state = State.Acquiring
+    const hold: Hold = { ticket: t, permit: undefined, released: false }
+    const fiber = Runtime.runFork(
+      this.runtime,
+      started.limiter.acquire((error) => this.revoke(hold, started, error)),
+      { immediate: false }
+    )
+    t.acquiring = fiber
+    fiber.addObserver((exit) => this.acquired(t, hold, started, fiber, exit))
+  }
+
+  private acquired(
+    t: Ticket,
+    hold: Hold,
+    started: StartedLimit,
+    fiber: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable>,
+    exit: Exit.Exit<GroupLimit.Permit, GroupLimitUnavailable>
+  ): void {
+    if (t.acquiring !== fiber) {
+      // given up meanwhile (cancelled): hand back what was granted
+      hold.released = true
+      if (Exit.isSuccess(exit)) exit.value.release()
+      return
+    }
+    t.acquiring = undefined
+    if (Exit.isSuccess(exit)) {
+      hold.permit = exit.value
+      t.hold = hold
+      t.state = State.Queued
+      this.ready.push(t)
+      this.pump(undefined)
+      return
+    }
+    const failure = Cause.failureOption(exit.cause)
+    const error = Option.isSome(failure) ? failure.value : new GroupLimitUnavailable({
+      limit: started.limit.description,
+      reason: "asking for a permit ended unexpectedly",
+      cause: Cause.squash(exit.cause)
+    })
+    this.pending--
+    this.releaseGroup(t)
+    this.lost(t, error)
+    this.pump(undefined)
+  }
+
+  /**
+   * A ticket out of line whose permit could not be had: a job settles as
+   * `TaskFailed`; a parent taking its lent slot back gets its attempt
+   * interrupted (it cannot run on without a permit).
+   */
+  private lost(t: Ticket, error: GroupLimitUnavailable): void {
+    if (t instanceof Reclaim) {
+      t.state = State.Done
+      const job = t.job
+      job.reclaim = undefined
+      t.done()
+      if (job.state === State.Running) {
+        job.revoked = error
+        this.interrupt(job.worker, job)
+      }
+      return
+    }
+    const job = t as Job
+    this.settle(job, new TaskFailed({ task: job.task.name, error, attempts: job.attempts }))
+  }
+
+  /**
+   * A granted permit was lost (a lease that could not be renewed). A running
+   * attempt is interrupted so the limit is never exceeded; a job still
+   * waiting for a slot gives its place back and, in `"wait"` mode, asks
+   * again (in `"fail"` mode it settles as `TaskFailed`).
+   */
+  private revoke(hold: Hold, started: StartedLimit, error: GroupLimitUnavailable): void {
+    if (hold.released) return
+    const t = hold.ticket
+    if (t.state === State.Running) {
+      const job = t as Job
+      job.revoked = error
+      this.interrupt(job.worker, job)
+    } else if (t.state === State.Queued) {
+      this.pending--
+      this.releaseGroup(t)
+      if (started.limit.onUnavailable === "wait" && !(t instanceof Reclaim)) this.enqueue(t, this.timer.now())
+      else this.lost(t, error)
+      this.pump(undefined)
     }
   }
 
@@ -461,6 +623,12 @@ export class SchedulerImpl {
         job.holdsSlot = true
         job.holdsGroup = t.holdsGroup
         t.holdsGroup = false
+        const hold = t.hold
+        if (hold !== undefined) {
+          hold.ticket = job
+          job.hold = hold
+          t.hold = undefined
+        }
         t.done()
         continue
       }
@@ -483,6 +651,7 @@ export class SchedulerImpl {
     job.state = State.Running
     job.attempts++
     job.timedOut = false
+    job.revoked = undefined
     job.lends = 0
     if (job.firstStart < 0) job.firstStart = now
     job.waitMs += now - job.queuedAt
@@ -602,10 +771,9 @@ export class SchedulerImpl {
     if (ticket !== undefined) {
       // the attempt ended while waiting to take its lent slot back
       job.reclaim = undefined
-      if (ticket.state === State.Queued || ticket.state === State.GroupQueued) {
+      if (ticket.state === State.Queued || ticket.state === State.GroupQueued || ticket.state === State.Acquiring) {
         ticket.state = State.Done
-        this.pending--
-        this.releaseGroup(ticket)
+        this.drop(ticket)
       }
       ticket.done()
     }
@@ -639,7 +807,18 @@ export class SchedulerImpl {
     let error: TaskError<unknown>
     let retryable = false
     let input: unknown = undefined
-    if (job.timedOut) {
+    const revoked = job.revoked
+    if (revoked !== undefined && run.cancelled === undefined) {
+      // its group's permit was lost mid-attempt (see `revoke`)
+      worker.doomed = true
+      job.revoked = undefined
+      if (job.group?.limit?.limit.onUnavailable === "wait") {
+        this.enqueue(job, this.timer.now())
+        return Effect.void
+      }
+      this.settle(job, new TaskFailed({ task: name, error: revoked, attempts }))
+      return Effect.void
+    } else if (job.timedOut) {
       worker.doomed = true
       error = new TaskTimedOut({ task: name, timeout: task.timeout!, attempts })
       retryable = true

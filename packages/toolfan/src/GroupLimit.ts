@@ -1,0 +1,214 @@
+/**
+ * Richer limits for a scheduler's groups. A group's value in
+ * `Scheduler.make({ groups })` is either a number (a concurrency cap kept in
+ * this process) or a `GroupLimit`: a local rate limit made with
+ * {@link rate}, or a limit shared by many processes such as
+ * `@toolfan/redis`'s `RedisLimit.concurrency` and `RedisLimit.rate`. The task
+ * code is the same either way: tasks name their `group`, the scheduler keeps
+ * the limit.
+ *
+ * How a scheduler uses a `GroupLimit`: a task of the group first takes one of
+ * the group's `local` places in this process (in priority order, holding no
+ * global slot), then asks the limit for a permit, and only then waits for a
+ * global slot. The permit is released when the attempt ends, so a task waiting
+ * out a retry backoff holds none. If a granted permit is lost (a shared
+ * lease that could not be renewed in time), the running attempt is
+ * interrupted so that the limit is never exceeded.
+ *
+ * @since 0.2.0
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as RateLimiter from "effect/RateLimiter"
+import type * as Scope from "effect/Scope"
+import { describe } from "./internal/describe.js"
+import * as validate from "./internal/validate.js"
+
+/**
+ * @since 0.2.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("toolfan/GroupLimit")
+
+/**
+ * @since 0.2.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * What a group's tasks do when the limit cannot answer (its store is
+ * unreachable): `"fail"` settles the task at once as `TaskFailed` whose
+ * `error` is a {@link GroupLimitUnavailable}; `"wait"` keeps asking until the
+ * store answers again (the task holds no slot meanwhile; a run's `deadline`
+ * or interruption still ends the wait).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OnUnavailable = "fail" | "wait"
+
+/**
+ * A limit on a group's tasks, started by each scheduler that uses it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface GroupLimit {
+  readonly [TypeId]: TypeId
+  /** Names the limit in errors, e.g. `redis concurrency "search" (max 8)`. */
+  readonly description: string
+  /**
+   * Most tasks of the group, in one scheduler, that hold or are asking for a
+   * permit at once. Bounds the requests made to a shared store and keeps the
+   * group's priority order local.
+   */
+  readonly local: number
+  /** See {@link OnUnavailable}. */
+  readonly onUnavailable: OnUnavailable
+  /** Starts the limit for one scheduler, in the scheduler's scope. */
+  readonly start: Effect.Effect<Limiter, never, Scope.Scope>
+}
+
+/**
+ * A started limit.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Limiter {
+  /**
+   * Asks for a permit; succeeds when one is granted. Fails with
+   * {@link GroupLimitUnavailable} when the limit cannot answer and its mode
+   * is `"fail"` (in `"wait"` mode it keeps trying). Interrupting it gives up
+   * the request. `revoke` is called, at most once, if the permit is lost
+   * before it is released.
+   */
+  readonly acquire: (revoke: (error: GroupLimitUnavailable) => void) => Effect.Effect<Permit, GroupLimitUnavailable>
+}
+
+/**
+ * A granted permit.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Permit {
+  /** Gives the permit back. Called once; must not throw or block. */
+  readonly release: () => void
+}
+
+/**
+ * The group's limit could not be consulted (its store is unreachable or did
+ * not answer in time), or a permit it had granted was lost. Carried as the
+ * `error` of a `TaskFailed`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class GroupLimitUnavailable extends Data.TaggedError("GroupLimitUnavailable")<{
+  /** The limit's `description`. */
+  readonly limit: string
+  /** What went wrong, e.g. `"redis did not answer within 1000 ms"`. */
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    const cause = this.cause === undefined ? "" : ` (${describe(this.cause)})`
+    return `group limit ${this.limit} is unavailable: ${this.reason}${cause}`
+  }
+}
+
+/**
+ * Whether `u` is a {@link GroupLimitUnavailable} (checked by tag).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isGroupLimitUnavailable = (u: unknown): u is GroupLimitUnavailable =>
+  Predicate.isTagged(u, "GroupLimitUnavailable") && Predicate.hasProperty(u, "limit")
+
+/**
+ * Whether `u` is a {@link GroupLimit}.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isGroupLimit = (u: unknown): u is GroupLimit => Predicate.hasProperty(u, TypeId)
+
+const modes: ReadonlySet<unknown> = new Set(["fail", "wait"])
+
+/**
+ * Makes a `GroupLimit` from its parts, for limits kept elsewhere (see
+ * `@toolfan/redis`). Throws `InvalidOption` if a part is invalid.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (options: {
+  readonly description: string
+  readonly local: number
+  readonly onUnavailable?: OnUnavailable | undefined
+  readonly start: Effect.Effect<Limiter, never, Scope.Scope>
+}): GroupLimit => {
+  const where = "GroupLimit.make"
+  const o = validate.record(where, "options", options)
+  const onUnavailable = o.onUnavailable ?? "fail"
+  if (!modes.has(onUnavailable)) validate.invalid(where, "onUnavailable", `"fail" or "wait"`, onUnavailable, "type")
+  if (!Effect.isEffect(o.start)) validate.invalid(where, "start", "an Effect", o.start, "type")
+  return {
+    [TypeId]: TypeId,
+    description: validate.nonEmptyString(where, "description", o.description),
+    local: validate.integer(where, "local", o.local, 1, true),
+    onUnavailable: onUnavailable as OnUnavailable,
+    start: options.start
+  }
+}
+
+const noop = (): void => {}
+const releaseNothing: Permit = { release: noop }
+
+/**
+ * A rate limit kept in this process: at most `limit` attempts of the group
+ * start per `window`, using Effect's `RateLimiter` (token bucket by default,
+ * or fixed window). Tasks waiting for their turn hold no slot. A group has one
+ * limit: the scheduler's `maxConcurrency` still caps how many run at once.
+ *
+ * @example
+ * ```ts
+ * Scheduler.layer({ groups: { llm: GroupLimit.rate({ limit: 10, window: "1 second" }) } })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const rate = (options: {
+  /** Attempts per window: an integer ≥ 1. */
+  readonly limit: number
+  /** The window: a positive duration. */
+  readonly window: import("effect/Duration").DurationInput
+  /** Default: `"token-bucket"`. */
+  readonly algorithm?: "token-bucket" | "fixed-window" | undefined
+}): GroupLimit => {
+  const where = "GroupLimit.rate"
+  const o = validate.record(where, "options", options)
+  const limit = validate.integer(where, "limit", o.limit, 1, false)
+  const window = validate.durationMillis(where, "window", o.window)
+  const algorithm = o.algorithm ?? "token-bucket"
+  if (algorithm !== "token-bucket" && algorithm !== "fixed-window") {
+    validate.invalid(where, "algorithm", `"token-bucket" or "fixed-window"`, algorithm, "type")
+  }
+  return make({
+    description: `rate ${limit} per ${window} ms`,
+    // waiting for a token is queueing: a window's worth of askers at most
+    local: limit,
+    start: Effect.map(
+      RateLimiter.make({ limit, interval: window, algorithm: algorithm as "token-bucket" | "fixed-window" }),
+      (limiter): Limiter => {
+        const take = limiter(Effect.succeed(releaseNothing))
+        return { acquire: () => take }
+      }
+    )
+  })
+}

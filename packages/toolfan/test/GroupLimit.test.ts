@@ -1,0 +1,284 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
+import { GroupLimit, InvalidOption, Scheduler, Task } from "../src/index.js"
+import { advance, Probe, runFor, thrown } from "./utils.js"
+
+/**
+ * A limit kept in a store shared by several schedulers, like a Redis one, but
+ * in memory and under the test's control: it can be made unreachable, and it
+ * can revoke the permits it granted.
+ */
+class FakeStore {
+  used = 0
+  peak = 0
+  available = true
+  started = 0
+  stopped = 0
+  requests = 0
+  readonly waiters: Array<() => void> = []
+  readonly holders = new Set<{ revoke: (e: GroupLimit.GroupLimitUnavailable) => void; released: boolean }>()
+  constructor(readonly max: number) {}
+
+  unavailable(): GroupLimit.GroupLimitUnavailable {
+    return new GroupLimit.GroupLimitUnavailable({ limit: "fake", reason: "the store is down" })
+  }
+
+  limit(onUnavailable: GroupLimit.OnUnavailable = "fail"): GroupLimit.GroupLimit {
+    const limiter: GroupLimit.Limiter = {
+      acquire: (revoke) =>
+        Effect.async<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable>((resume) => {
+          this.requests++
+          if (!this.available) return resume(Effect.fail(this.unavailable()))
+          const grant = () => {
+            this.used++
+            this.peak = Math.max(this.peak, this.used)
+            const holder = { revoke, released: false }
+            this.holders.add(holder)
+            resume(Effect.succeed({
+              release: () => {
+                if (holder.released) return
+                holder.released = true
+                this.holders.delete(holder)
+                this.used--
+                this.waiters.shift()?.()
+              }
+            }))
+          }
+          if (this.used < this.max) return grant()
+          this.waiters.push(grant)
+          return Effect.sync(() => {
+            const i = this.waiters.indexOf(grant)
+            if (i >= 0) this.waiters.splice(i, 1)
+          })
+        })
+    }
+    return GroupLimit.make({
+      description: "fake",
+      local: this.max,
+      onUnavailable,
+      start: Effect.acquireRelease(
+        Effect.sync(() => {
+          this.started++
+          return limiter
+        }),
+        () => Effect.sync(() => void this.stopped++)
+      )
+    })
+  }
+
+  /** Revokes every permit granted so far (as if leases were lost). */
+  revokeAll(): void {
+    for (const h of [...this.holders]) {
+      h.released = true
+      this.holders.delete(h)
+      this.used--
+      h.revoke(this.unavailable())
+    }
+  }
+}
+
+const sleepTasks = (probe: Probe, prefix: string, n: number, ms: number, group = "search") =>
+  Array.from({ length: n }, (_, i) => Task.make(`${prefix}${i}`, probe.sleep(`${prefix}${i}`, ms, i), { group }))
+
+describe("GroupLimit", () => {
+  describe("shared limits", () => {
+    it.effect("Scheduler - two schedulers sharing one limit never exceed it together", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(3)
+        const probe = new Probe()
+        const a = yield* Scheduler.make({ maxConcurrency: 10, groups: { search: store.limit() } })
+        const b = yield* Scheduler.make({ maxConcurrency: 10, groups: { search: store.limit() } })
+        const [ra, rb] = yield* runFor(
+          1000,
+          Effect.all([a.run(sleepTasks(probe, "a", 6, 100)), b.run(sleepTasks(probe, "b", 6, 100))], {
+            concurrency: 2
+          })
+        )
+        expect([...ra, ...rb].every((r) => r.ok)).toBe(true)
+        expect(probe.peak).toBe(3)
+        expect(store.peak).toBe(3)
+        expect(store.used).toBe(0)
+        // 12 tasks, 3 at a time, 100 ms each
+        expect(Math.max(...probe.ends.map((e) => e.at))).toBe(400)
+        expect(store.started).toBe(2)
+      }).pipe(Effect.scoped))
+
+    it.effect("Scheduler - a task waiting for a permit holds no global slot", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const probe = new Probe()
+        const s = yield* Scheduler.make({ maxConcurrency: 2, groups: { search: store.limit() } })
+        const results = yield* runFor(
+          300,
+          s.run([
+            ...sleepTasks(probe, "s", 3, 100),
+            Task.make("free", probe.sleep("free", 100, "f"))
+          ])
+        )
+        expect(results.every((r) => r.ok)).toBe(true)
+        expect(probe.startOf("free")).toBe(0)
+        expect(probe.starts.filter((s) => s.name.startsWith("s")).map((s) => s.at)).toEqual([0, 100, 200])
+      }).pipe(Effect.scoped))
+
+    it.effect("Scheduler - asks the store for at most `local` permits at once", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(2)
+        const probe = new Probe()
+        const s = yield* Scheduler.make({ groups: { search: store.limit() } })
+        const fiber = yield* Effect.fork(s.run(sleepTasks(probe, "s", 10, 100)))
+        yield* TestClock.adjust(1)
+        // 2 granted, none waiting in the store: the other 8 wait in this scheduler, by priority
+        expect(store.requests).toBe(2)
+        expect(store.waiters.length).toBe(0)
+        yield* TestClock.adjust(1000)
+        yield* Fiber.join(fiber)
+        expect(store.requests).toBe(10)
+      }).pipe(Effect.scoped))
+
+    it.effect("Scheduler - a task backing off between retries holds no permit", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const probe = new Probe()
+        let calls = 0
+        const flaky = Task.make(
+          "flaky",
+          Effect.suspend(() => ++calls === 1 ? Effect.fail("transient") : Effect.succeed("ok")),
+          { group: "search", retries: 1, schedule: Schedule.spaced("1 second") }
+        )
+        const s = yield* Scheduler.make({ groups: { search: store.limit() } })
+        const results = yield* runFor(1000, s.run([flaky, ...sleepTasks(probe, "other", 1, 500)]))
+        expect(results.map((r) => r.ok)).toEqual([true, true])
+        // "other" ran while "flaky" waited out its backoff
+        expect(probe.startOf("other0")).toBe(0)
+        expect(store.used).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.effect("Scheduler - starts the limit with the scheduler and stops it with it", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const scope = yield* Scope.make()
+        yield* Scope.extend(Scheduler.make({ groups: { search: store.limit() } }), scope)
+        expect([store.started, store.stopped]).toEqual([1, 0])
+        yield* Scope.close(scope, Exit.void)
+        expect([store.started, store.stopped]).toEqual([1, 1])
+      }))
+  })
+
+  describe("unavailable", () => {
+    it.effect("run() - in \"fail\" mode, a task whose limit cannot be reached fails with GroupLimitUnavailable and never runs", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(2)
+        store.available = false
+        const probe = new Probe()
+        const s = yield* Scheduler.make({ groups: { search: store.limit("fail") } })
+        const results = yield* runFor(
+          100,
+          s.run([...sleepTasks(probe, "s", 3, 10), Task.make("free", probe.sleep("free", 10, "f"))])
+        )
+        expect(results.map((r) => r.ok)).toEqual([false, false, false, true])
+        const error = results[0].error!
+        expect(error._tag).toBe("TaskFailed")
+        if (error._tag === "TaskFailed") {
+          expect(GroupLimit.isGroupLimitUnavailable(error.error)).toBe(true)
+          expect(error.message).toContain("group limit fake is unavailable: the store is down")
+        }
+        expect(results[0].attempts).toBe(0)
+        expect(probe.startOrder()).toEqual(["free"])
+        expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - a lost permit interrupts the running attempt (\"fail\" mode: TaskFailed)", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        let finalized = 0
+        const s = yield* Scheduler.make({ groups: { search: store.limit("fail") } })
+        const task = Task.make("long", Effect.sleep(1000).pipe(Effect.ensuring(Effect.sync(() => finalized++))), {
+          group: "search"
+        })
+        const fiber = yield* Effect.fork(s.run([task]))
+        yield* TestClock.adjust(100)
+        store.revokeAll()
+        const [result] = yield* Fiber.join(fiber)
+        expect(finalized).toBe(1)
+        expect(result.error?._tag).toBe("TaskFailed")
+        if (result.error?._tag === "TaskFailed") expect(GroupLimit.isGroupLimitUnavailable(result.error.error)).toBe(true)
+        expect(result.durationMs).toBe(100)
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - a lost permit in \"wait\" mode interrupts the attempt, which asks again and runs", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const probe = new Probe()
+        const s = yield* Scheduler.make({ groups: { search: store.limit("wait") } })
+        const fiber = yield* Effect.fork(s.run(sleepTasks(probe, "s", 1, 1000)))
+        yield* TestClock.adjust(100)
+        store.revokeAll()
+        yield* advance(1000, 2)
+        const [result] = yield* Fiber.join(fiber)
+        expect(result.ok).toBe(true)
+        expect(result.attempts).toBe(2)
+        expect(probe.starts.map((s) => s.at)).toEqual([0, 100])
+        expect(store.used).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - the deadline ends a wait for a permit, which is given up", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const probe = new Probe()
+        const s = yield* Scheduler.make({ groups: { search: store.limit() } })
+        const results = yield* runFor(500, s.run(sleepTasks(probe, "s", 2, 1000), { deadline: 500 }))
+        expect(results.map((r) => r.error?._tag)).toEqual(["TaskInterrupted", "TaskInterrupted"])
+        expect(store.waiters.length).toBe(0)
+        expect(store.used).toBe(0)
+        expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(Effect.scoped))
+  })
+
+  describe("rate", () => {
+    it.effect("rate() - starts at most `limit` attempts per window; the others wait, holding no slot", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const s = yield* Scheduler.make({
+          maxConcurrency: 3,
+          groups: { llm: GroupLimit.rate({ limit: 2, window: "1 second", algorithm: "fixed-window" }) }
+        })
+        const results = yield* runFor(
+          3000,
+          s.run([...sleepTasks(probe, "l", 5, 10, "llm"), Task.make("free", probe.sleep("free", 10, "f"))])
+        )
+        expect(results.every((r) => r.ok)).toBe(true)
+        expect(probe.startOf("free")).toBe(0)
+        expect(probe.starts.filter((s) => s.name.startsWith("l")).map((s) => s.at)).toEqual([0, 0, 1000, 1000, 2000])
+      }).pipe(Effect.scoped))
+  })
+
+  describe("options", () => {
+    it("Scheduler.make - refuses a group that is neither a number nor a GroupLimit", () => {
+      const exit = Effect.runSyncExit(Effect.scoped(Scheduler.make({ groups: { search: "8" as never } })))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) {
+        expect(String(exit.cause)).toContain(
+          "Scheduler.make: groups.search must be an integer ≥ 1, Infinity or a GroupLimit, got \"8\" (string)"
+        )
+      }
+    })
+
+    it("rate() and make() - refuse bad options, naming them", () => {
+      expect(thrown(() => GroupLimit.rate({ limit: 0, window: "1 second" })).message).toBe(
+        "GroupLimit.rate: limit must be an integer ≥ 1, got 0 (number)"
+      )
+      expect(thrown(() => GroupLimit.rate({ limit: 1, window: -5 })).option).toBe("window")
+      expect(
+        thrown(() => GroupLimit.make({ description: "x", local: 0, start: Effect.never })).message
+      ).toBe("GroupLimit.make: local must be an integer ≥ 1 or Infinity, got 0 (number)")
+      expect(InvalidOption.isInvalidOption(
+        thrown(() => GroupLimit.make({ description: "x", local: 1, onUnavailable: "hang" as never, start: Effect.never }))
+      )).toBe(true)
+    })
+  })
+})
