@@ -15,7 +15,7 @@
  * lease that could not be renewed in time), the running attempt is
  * interrupted so that the limit is never exceeded.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -26,13 +26,13 @@ import { describe } from "./internal/describe.js"
 import * as validate from "./internal/validate.js"
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category symbols
  */
 export const TypeId: unique symbol = Symbol.for("toolfan/GroupLimit")
 
 /**
- * @since 0.2.0
+ * @since 0.1.0
  * @category symbols
  */
 export type TypeId = typeof TypeId
@@ -44,7 +44,7 @@ export type TypeId = typeof TypeId
  * store answers again (the task holds no slot meanwhile; a run's `deadline`
  * or interruption still ends the wait).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type OnUnavailable = "fail" | "wait"
@@ -52,7 +52,7 @@ export type OnUnavailable = "fail" | "wait"
 /**
  * A limit on a group's tasks, started by each scheduler that uses it.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface GroupLimit {
@@ -74,7 +74,7 @@ export interface GroupLimit {
 /**
  * A started limit.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Limiter {
@@ -91,7 +91,7 @@ export interface Limiter {
 /**
  * A granted permit.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Permit {
@@ -104,7 +104,7 @@ export interface Permit {
  * not answer in time), or a permit it had granted was lost. Carried as the
  * `error` of a `TaskFailed`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category errors
  */
 export class GroupLimitUnavailable extends Data.TaggedError("GroupLimitUnavailable")<{
@@ -123,7 +123,7 @@ export class GroupLimitUnavailable extends Data.TaggedError("GroupLimitUnavailab
 /**
  * Whether `u` is a {@link GroupLimitUnavailable} (checked by tag).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const isGroupLimitUnavailable = (u: unknown): u is GroupLimitUnavailable =>
@@ -132,7 +132,7 @@ export const isGroupLimitUnavailable = (u: unknown): u is GroupLimitUnavailable 
 /**
  * Whether `u` is a {@link GroupLimit}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category guards
  */
 export const isGroupLimit = (u: unknown): u is GroupLimit => Predicate.hasProperty(u, TypeId)
@@ -143,7 +143,7 @@ const modes: ReadonlySet<unknown> = new Set(["fail", "wait"])
  * Makes a `GroupLimit` from its parts, for limits kept elsewhere (see
  * `@toolfan/redis`). Throws `InvalidOption` if a part is invalid.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const make = (options: {
@@ -180,7 +180,7 @@ const releaseNothing: Permit = { release: noop }
  * Scheduler.layer({ groups: { llm: GroupLimit.rate({ limit: 10, window: "1 second" }) } })
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const rate = (options: {

@@ -14,7 +14,7 @@ export * as Batcher from "./Batcher.js"
 /**
  * Richer group limits: rate limits, and limits kept outside the process.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as GroupLimit from "./GroupLimit.js"
 

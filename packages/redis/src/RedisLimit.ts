@@ -1,0 +1,198 @@
+/**
+ * Limits kept in Redis, so that they hold across every process and machine
+ * that shares them. Each is a `GroupLimit`: give it to a scheduler's `groups`
+ * and the same task code runs under a shared limit instead of a local one.
+ *
+ * @example
+ * ```ts
+ * import { Scheduler } from "toolfan"
+ * import { RedisLimit } from "@toolfan/redis"
+ *
+ * const layer = Scheduler.layer({
+ *   maxConcurrency: 16,
+ *   groups: {
+ *     search: RedisLimit.concurrency({ key: "search", max: 8, redis: "redis://127.0.0.1:6379" }),
+ *     llm: RedisLimit.rate({ key: "llm", limit: 50, window: "1 second" })
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { GroupLimit } from "toolfan"
+import * as lease from "./internal/lease.js"
+import * as validate from "./internal/options.js"
+import * as rateLimit from "./internal/rate.js"
+
+/**
+ * Where Redis is and how to talk to it; shared by both limits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisOptions {
+  /**
+   * A `redis://` (or `rediss://`) URL, or ioredis options. Each started limit
+   * opens its own connections. Default: `"redis://127.0.0.1:6379"`.
+   */
+  readonly redis?: string | import("ioredis").RedisOptions | undefined
+  /** Prefix of the keys used in Redis. Default: `"toolfan:"`. */
+  readonly prefix?: string | undefined
+  /**
+   * How long a call to Redis may take (including waiting for the connection)
+   * before Redis counts as unreachable. Default: `"1 second"`.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * When Redis is unreachable: `"fail"` settles the waiting task at once as
+   * `TaskFailed` with a `GroupLimitUnavailable` error (it does not run);
+   * `"wait"` keeps trying (the task holds no slot; the run's `deadline` ends
+   * the wait). Either way the limit is never exceeded. Default: `"fail"`.
+   */
+  readonly onUnavailable?: GroupLimit.OnUnavailable | undefined
+}
+
+/**
+ * Options of {@link concurrency}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConcurrencyOptions extends RedisOptions {
+  /** The name of the shared cap: processes using the same key share it. */
+  readonly key: string
+  /** Most attempts running at once across all processes: an integer ≥ 1. */
+  readonly max: number
+  /**
+   * How long a slot stays taken if its holder stops renewing it (a crashed
+   * process): its slots come back after at most this long. Holders renew
+   * every quarter of it, and give a slot up (interrupting the attempt) when it
+   * has not been renewed for half of it. Default: `"10 seconds"`.
+   */
+  readonly leaseTime?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of {@link rate}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateOptions extends RedisOptions {
+  /** The name of the shared rate limit: processes using the same key share it. */
+  readonly key: string
+  /** Attempts that may start per window across all processes: an integer ≥ 1. */
+  readonly limit: number
+  /** The window, e.g. `"1 second"`. */
+  readonly window: Duration.DurationInput
+  /** `@effect/experimental`'s algorithms. Default: `"fixed-window"`. */
+  readonly algorithm?: "fixed-window" | "token-bucket" | undefined
+}
+
+const concurrencyKeys: ReadonlySet<string> = new Set([
+  "key",
+  "max",
+  "leaseTime",
+  "redis",
+  "prefix",
+  "timeout",
+  "onUnavailable"
+])
+const rateKeys: ReadonlySet<string> = new Set([
+  "key",
+  "limit",
+  "window",
+  "algorithm",
+  "redis",
+  "prefix",
+  "timeout",
+  "onUnavailable"
+])
+const modes = ["fail", "wait"] as const
+
+const checkKeys = (where: string, o: Record<string, unknown>, known: ReadonlySet<string>): void => {
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) validate.invalid(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option)`, key, "type")
+  }
+}
+
+/**
+ * A concurrency cap shared by every process using the same Redis and `key`:
+ * at most `max` attempts of the group run at once across all of them. Slots
+ * are leases that their holder renews, so the slots of a crashed process come
+ * back by themselves within `leaseTime`; a released slot goes to a waiter at
+ * once (Redis pub/sub). Per process, at most `max` tasks ask Redis at once;
+ * the others wait in the scheduler, by priority, holding no slot.
+ *
+ * Throws `InvalidOption` if an option is invalid; nothing connects until a
+ * scheduler starts it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit => {
+  const where = "RedisLimit.concurrency"
+  const o = validate.record(where, options)
+  checkKeys(where, o, concurrencyKeys)
+  const key = validate.string(where, "key", o.key)
+  const max = validate.integer(where, "max", o.max, 1)
+  const leaseMs = validate.duration(where, "leaseTime", o.leaseTime, 10_000)
+  const timeoutMs = validate.duration(where, "timeout", o.timeout, 1_000)
+  const onUnavailable = validate.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
+  const prefix = o.prefix === undefined ? "toolfan:" : validate.string(where, "prefix", o.prefix)
+  if (leaseMs < 100) validate.invalid(where, "leaseTime", "at least 100 milliseconds", o.leaseTime, "range")
+  const description = `redis concurrency "${key}" (max ${max})`
+  const settings: lease.LeaseOptions = {
+    description,
+    connection: validate.connection(where, o.redis),
+    key: `${prefix}concurrency:${key}`,
+    channel: `${prefix}concurrency:${key}:released`,
+    max,
+    leaseMs,
+    timeoutMs,
+    onUnavailable
+  }
+  return GroupLimit.make({ description, local: max, onUnavailable, start: Effect.suspend(() => lease.start(settings)) })
+}
+
+/**
+ * A rate limit shared by every process using the same Redis and `key`: at
+ * most `limit` attempts of the group start per `window` across all of them.
+ * Built on `@effect/experimental`'s `RateLimiter` and its Redis store: each
+ * attempt reserves its turn with one call and waits for it holding no slot.
+ * Per process, at most `limit` tasks hold a reservation at once.
+ *
+ * Throws `InvalidOption` if an option is invalid; nothing connects until a
+ * scheduler starts it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const rate = (options: RateOptions): GroupLimit.GroupLimit => {
+  const where = "RedisLimit.rate"
+  const o = validate.record(where, options)
+  checkKeys(where, o, rateKeys)
+  const key = validate.string(where, "key", o.key)
+  const limit = validate.integer(where, "limit", o.limit, 1)
+  if (o.window === undefined) validate.invalid(where, "window", "a positive duration", o.window, "type")
+  const windowMs = validate.duration(where, "window", o.window, 0)
+  const algorithm = validate.oneOf(where, "algorithm", o.algorithm, ["fixed-window", "token-bucket"] as const, "fixed-window")
+  const timeoutMs = validate.duration(where, "timeout", o.timeout, 1_000)
+  const onUnavailable = validate.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
+  const prefix = o.prefix === undefined ? "toolfan:" : validate.string(where, "prefix", o.prefix)
+  const description = `redis rate "${key}" (${limit} per ${windowMs} ms)`
+  const settings: rateLimit.RateOptions = {
+    description,
+    connection: validate.connection(where, o.redis),
+    prefix: `${prefix}rate:`,
+    key,
+    limit,
+    windowMs,
+    algorithm,
+    timeoutMs,
+    onUnavailable
+  }
+  return GroupLimit.make({ description, local: limit, onUnavailable, start: Effect.suspend(() => rateLimit.start(settings)) })
+}

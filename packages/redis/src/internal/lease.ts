@@ -1,0 +1,235 @@
+/**
+ * A concurrency cap shared through Redis, as leases.
+ *
+ * # Why it works this way
+ *
+ * A slot is a member of a sorted set whose score is the time (Redis's own
+ * clock, `TIME`, so the processes' clocks do not matter) at which the lease
+ * expires. Taking a slot is one Lua script — drop expired leases, count,
+ * add if there is room — so it is atomic without locks or transactions.
+ *
+ * - **Crashes**: a process that dies stops renewing; its leases expire and the
+ *   next script call drops them. Nothing has to notice the crash.
+ * - **Renewal**: each process renews all the leases it holds with one script
+ *   call every quarter of the lease time. A lease that has not been renewed
+ *   for half the lease time (two renewals failed: Redis unreachable) is given
+ *   up by its holder: the scheduler interrupts the attempt, well before Redis
+ *   could hand the slot to someone else. So the cap holds even when Redis is
+ *   unreachable, and after it comes back.
+ * - **Waiters**: a release publishes on a channel; each process listens with
+ *   one subscriber connection and wakes one of its waiters per message, which
+ *   tries again. A lease that expires publishes nothing, so a waiter also
+ *   sleeps at most until the earliest lease expires (the script returns how
+ *   long that is), or a quarter lease, and then tries again.
+ * - **Requests are bounded**: the scheduler asks for at most `max` permits at
+ *   once per process (`GroupLimit.local`); the rest wait in the scheduler in
+ *   priority order. Waiters of different processes race for a freed slot
+ *   (there is no cross-process FIFO).
+ * - **Idempotent**: a lease id is asked for until it is granted or given up;
+ *   a script that ran but whose answer was lost (timeout) is harmless, since
+ *   asking again with the same id finds it, and giving up releases it.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type { Redis } from "ioredis"
+import { GroupLimit } from "toolfan"
+import { type Client, client } from "./connection.js"
+import type { Connection } from "./options.js"
+
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return -1
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(first[2]) - now
+`
+
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local lost = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], id) or redis.call('ZCARD', KEYS[1]) < max then
+    redis.call('ZADD', KEYS[1], now + ttl, id)
+  else
+    table.insert(lost, id)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return lost
+`
+
+const RELEASE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('PUBLISH', KEYS[2], '1')
+end
+return 0
+`
+
+interface LeaseCommands {
+  toolfanAcquire(key: string, id: string, max: number, ttl: number): Promise<number>
+  toolfanRenew(key: string, ttl: number, max: number, ...ids: Array<string>): Promise<Array<string>>
+  toolfanRelease(key: string, channel: string, id: string): Promise<number>
+}
+
+const define = (redis: Redis): Redis & LeaseCommands => {
+  redis.defineCommand("toolfanAcquire", { numberOfKeys: 1, lua: ACQUIRE })
+  redis.defineCommand("toolfanRenew", { numberOfKeys: 1, lua: RENEW })
+  redis.defineCommand("toolfanRelease", { numberOfKeys: 2, lua: RELEASE })
+  return redis as Redis & LeaseCommands
+}
+
+/** @internal */
+export interface LeaseOptions {
+  readonly description: string
+  readonly connection: Connection
+  readonly key: string
+  readonly channel: string
+  readonly max: number
+  readonly leaseMs: number
+  readonly timeoutMs: number
+  readonly onUnavailable: GroupLimit.OnUnavailable
+}
+
+interface Held {
+  /** Local time until which the lease is surely still ours in Redis. */
+  validUntil: number
+  readonly revoke: (error: GroupLimit.GroupLimitUnavailable) => void
+}
+
+const noop = (): void => {}
+let processId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
+
+/** Used by tests that run "several processes" in one. @internal */
+export const setProcessId = (id: string): void => {
+  processId = id
+}
+
+/** In `"wait"` mode, how often to try again while Redis is unreachable. */
+const reconnecting = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
+
+/** Starts the shared cap for one scheduler: two connections and the renewal fiber. @internal */
+export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const main: Client = yield* client(o.connection, o.timeoutMs)
+    const subscriber: Client = yield* client(o.connection, o.timeoutMs)
+    const redis = define(main.redis)
+    const prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
+    let counter = 0
+    const held = new Map<string, Held>()
+    const waiters: Array<() => void> = []
+    let wakes = 0
+
+    subscriber.redis.on("message", () => {
+      const waiter = waiters.shift()
+      if (waiter !== undefined) waiter()
+      else wakes = Math.min(wakes + 1, o.max) // a waiter between two tries takes it
+    })
+    // no offline queue: subscribe whenever the connection is (again) ready
+    subscriber.redis.on("ready", () => {
+      subscriber.redis.subscribe(o.channel).catch(noop)
+    })
+
+    const unavailable = (reason: string, cause?: unknown) =>
+      new GroupLimit.GroupLimitUnavailable({
+        limit: o.description,
+        reason,
+        ...(cause === undefined ? {} : { cause })
+      })
+
+    const call = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, GroupLimit.GroupLimitUnavailable> =>
+      Effect.tryPromise({
+        try: () => main.ready().then(f),
+        catch: (cause) => unavailable(`redis did not answer ${what} within ${o.timeoutMs} ms`, cause)
+      })
+
+    const release = (id: string): void => {
+      held.delete(id)
+      main.ready().then(() => redis.toolfanRelease(o.key, o.channel, id)).catch(noop)
+    }
+
+    /** Sleeps until a slot is released here or elsewhere, or until `ms` passed. */
+    const wait = (ms: number): Effect.Effect<void> =>
+      Effect.race(
+        // a missed message (reconnecting) costs at most a quarter lease
+        Effect.sleep(Math.max(1, Math.min(ms, o.leaseMs / 4))),
+        Effect.async<void>((resume) => {
+          if (wakes > 0) {
+            wakes--
+            return resume(Effect.void)
+          }
+          const waiter = () => resume(Effect.void)
+          waiters.push(waiter)
+          return Effect.sync(() => {
+            const i = waiters.indexOf(waiter)
+            if (i >= 0) waiters.splice(i, 1)
+          })
+        })
+      )
+
+    const acquire = (revoke: (error: GroupLimit.GroupLimitUnavailable) => void) =>
+      Effect.suspend(() => {
+        const id = prefix + (++counter).toString(36)
+        const attempt: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(
+          Clock.currentTimeMillis,
+          (sentAt) =>
+            Effect.flatMap(call("when asked for a slot", () => redis.toolfanAcquire(o.key, id, o.max, o.leaseMs)), (r) => {
+              if (r >= 0) return Effect.zipRight(wait(r), attempt)
+              held.set(id, { validUntil: sentAt + o.leaseMs, revoke })
+              return Effect.succeed<GroupLimit.Permit>({ release: () => release(id) })
+            })
+        )
+        const patient = o.onUnavailable === "wait" ? Effect.retry(attempt, reconnecting) : attempt
+        // given up (interrupted or failed): a lease the script may have added is released
+        return Effect.onExit(patient, (exit) => exit._tag === "Failure" ? Effect.sync(() => release(id)) : Effect.void)
+      })
+
+    // renewal: every quarter lease; a lease not renewed for half the lease time is given up
+    const every = o.leaseMs / 4
+    const renew = Effect.gen(function*() {
+      const sentAt = yield* Clock.currentTimeMillis
+      if (held.size > 0) {
+        const ids = [...held.keys()]
+        const lost = yield* Effect.either(call("when renewing leases", () => redis.toolfanRenew(o.key, o.leaseMs, o.max, ...ids)))
+        if (lost._tag === "Right") {
+          const gone = new Set(lost.right)
+          for (const id of ids) {
+            const h = held.get(id)
+            if (h === undefined) continue
+            if (gone.has(id)) {
+              held.delete(id)
+              h.revoke(unavailable("its lease was taken by others while it could not be renewed"))
+            } else {
+              h.validUntil = sentAt + o.leaseMs
+            }
+          }
+        }
+      }
+      const now = yield* Clock.currentTimeMillis
+      for (const [id, h] of held) {
+        if (h.validUntil - now < 2 * every) {
+          held.delete(id)
+          h.revoke(unavailable(`its lease could not be renewed for ${Math.round(o.leaseMs / 2)} ms`, main.lastError))
+        }
+      }
+    })
+    yield* Effect.forkScoped(Effect.repeat(renew, Schedule.spaced(every)))
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() =>
+        Promise.all([...held.keys()].map((id) => redis.toolfanRelease(o.key, o.channel, id).catch(noop)))
+      ).pipe(Effect.timeout(o.timeoutMs), Effect.ignore)
+    )
+    return { acquire }
+  })

@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { Redis } from "ioredis"
+import { GroupLimit, InvalidOption, Scheduler, Task } from "toolfan"
+import { RedisLimit } from "../src/index.js"
+import { available, freePort, RedisServer } from "./server.js"
+
+// Real time against a real redis-server: these are integration tests (it.live).
+
+/** Records, on the wall clock, when each task ran and how many ran at once. */
+class Recorder {
+  active = 0
+  peak = 0
+  readonly spans: Array<{ name: string; start: number; end: number }> = []
+  task(name: string, ms: number, group = "search") {
+    return Task.make(
+      name,
+      Effect.suspend(() => {
+        const start = performance.now()
+        this.active++
+        this.peak = Math.max(this.peak, this.active)
+        return Effect.sleep(ms).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            this.active--
+            this.spans.push({ name, start, end: performance.now() })
+          }))
+        )
+      }),
+      { group }
+    )
+  }
+  span(name: string) {
+    return this.spans.find((s) => s.name === name)!
+  }
+}
+
+const thrown = (f: () => unknown): InvalidOption.InvalidOption => {
+  try {
+    f()
+  } catch (e) {
+    if (InvalidOption.isInvalidOption(e)) return e
+    throw e
+  }
+  throw new Error("expected an InvalidOption")
+}
+
+describe.skipIf(!available)("RedisLimit", () => {
+  let server: RedisServer
+  let admin: Redis
+  beforeAll(async () => {
+    server = await RedisServer.start()
+    admin = new Redis(server.port, "127.0.0.1")
+  })
+  afterAll(async () => {
+    admin?.disconnect()
+    await server?.stop()
+  })
+  let n = 0
+  const freshKey = () => `k${++n}`
+
+  describe("concurrency", () => {
+    it.live("two schedulers sharing a key never run more than max together, and leave no lease behind", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const rec = new Recorder()
+        const limit = () => RedisLimit.concurrency({ key, max: 3, redis: server.url })
+        const a = yield* Scheduler.make({ maxConcurrency: 10, groups: { search: limit() } })
+        const b = yield* Scheduler.make({ maxConcurrency: 10, groups: { search: limit() } })
+        const tasks = (p: string) => Array.from({ length: 15 }, (_, i) => rec.task(`${p}${i}`, 20))
+        const [ra, rb] = yield* Effect.all([a.run(tasks("a")), b.run(tasks("b"))], { concurrency: 2 })
+        expect([...ra, ...rb].every((r) => r.ok)).toBe(true)
+        expect(rec.peak).toBe(3)
+        expect(yield* Effect.promise(() => admin.zcard(`toolfan:concurrency:${key}`))).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.live("a released slot goes to a waiter of another scheduler at once, not after the lease time", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const rec = new Recorder()
+        const limit = () => RedisLimit.concurrency({ key, max: 1, redis: server.url, leaseTime: "10 seconds" })
+        const a = yield* Scheduler.make({ groups: { search: limit() } })
+        const b = yield* Scheduler.make({ groups: { search: limit() } })
+        yield* Effect.all([
+          a.run([rec.task("first", 300)]),
+          Effect.zipRight(Effect.sleep(100), b.run([rec.task("second", 10)]))
+        ], { concurrency: 2 })
+        const gap = rec.span("second").start - rec.span("first").end
+        expect(gap).toBeGreaterThanOrEqual(0)
+        expect(gap).toBeLessThan(1000) // woken by the release (pub/sub), not by the 10 s lease expiring
+      }).pipe(Effect.scoped))
+
+    it.live("the slot of a holder that stopped renewing (a crashed process) comes back when its lease expires", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const zset = `toolfan:concurrency:${key}`
+        // a lease of a "crashed" process, expiring in 800 ms by Redis's clock
+        const [seconds, micros] = yield* Effect.promise(() => admin.time())
+        const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+        yield* Effect.promise(() => admin.zadd(zset, now + 800, "crashed:1"))
+        const rec = new Recorder()
+        const s = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key, max: 1, redis: server.url, leaseTime: "10 seconds" }) }
+        })
+        const started = performance.now()
+        const [r] = yield* s.run([rec.task("t", 10)])
+        expect(r.ok).toBe(true)
+        const waited = rec.span("t").start - started
+        expect(waited).toBeGreaterThan(600)
+        expect(waited).toBeLessThan(3000)
+      }).pipe(Effect.scoped))
+  })
+
+  describe("unavailable", () => {
+    it.live("\"fail\": a task whose Redis cannot be reached fails with GroupLimitUnavailable within the timeout; others run", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(() => freePort()) // nothing listens there
+        const rec = new Recorder()
+        const s = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key: "x", max: 2, redis: `redis://127.0.0.1:${port}`, timeout: 300 }) }
+        })
+        const started = performance.now()
+        const results = yield* s.run([rec.task("a", 10), rec.task("b", 10), rec.task("free", 10, "other")])
+        expect(performance.now() - started).toBeLessThan(2000)
+        expect(results.map((r) => r.ok)).toEqual([false, false, true])
+        const error = results[0].error!
+        expect(error._tag).toBe("TaskFailed")
+        if (error._tag === "TaskFailed") {
+          expect(GroupLimit.isGroupLimitUnavailable(error.error)).toBe(true)
+          expect(error.message).toContain(`group limit redis concurrency "x" (max 2) is unavailable: redis did not answer`)
+        }
+        expect(rec.spans.map((s) => s.name)).toEqual(["free"])
+      }).pipe(Effect.scoped))
+
+    it.live("\"wait\": tasks wait while Redis is down and run once it is up", () =>
+      Effect.gen(function*() {
+        const late = yield* Effect.promise(() => RedisServer.start())
+        yield* Effect.promise(() => late.down())
+        const rec = new Recorder()
+        const s = yield* Scheduler.make({
+          groups: {
+            search: RedisLimit.concurrency({ key: "w", max: 2, redis: late.url, timeout: 200, onUnavailable: "wait" })
+          }
+        })
+        const fiber = yield* Effect.fork(s.run([rec.task("a", 10), rec.task("b", 10), rec.task("c", 10)]))
+        yield* Effect.sleep(700)
+        expect(rec.spans.length).toBe(0)
+        yield* Effect.promise(() => late.up())
+        const results = yield* fiber.await.pipe(Effect.flatten)
+        expect(results.every((r) => r.ok)).toBe(true)
+        yield* Effect.promise(() => late.stop())
+      }).pipe(Effect.scoped))
+
+    it.live("a lease that cannot be renewed is given up: the attempt is interrupted before the slot could go to another", () =>
+      Effect.gen(function*() {
+        const own = yield* Effect.promise(() => RedisServer.start())
+        const s = yield* Scheduler.make({
+          groups: {
+            search: RedisLimit.concurrency({ key: "r", max: 1, redis: own.url, leaseTime: 800, timeout: 100 })
+          }
+        })
+        let interruptedAfter = -1
+        const started = performance.now()
+        const task = Task.make(
+          "long",
+          Effect.sleep(10_000).pipe(Effect.onInterrupt(() => Effect.sync(() => interruptedAfter = performance.now() - started))),
+          { group: "search" }
+        )
+        const fiber = yield* Effect.fork(s.run([task]))
+        yield* Effect.sleep(100)
+        yield* Effect.promise(() => own.down("SIGKILL"))
+        const [r] = yield* fiber.await.pipe(Effect.flatten)
+        expect(r.error?._tag).toBe("TaskFailed")
+        if (r.error?._tag === "TaskFailed") {
+          expect(GroupLimit.isGroupLimitUnavailable(r.error.error)).toBe(true)
+          expect(String(r.error.error.message)).toContain("could not be renewed")
+        }
+        // given up within the lease time (800 ms), so no other holder could have overlapped
+        expect(interruptedAfter).toBeGreaterThan(0)
+        expect(interruptedAfter).toBeLessThan(800)
+        yield* Effect.promise(() => own.stop())
+      }).pipe(Effect.scoped))
+  })
+
+  describe("rate", () => {
+    it.live("two schedulers sharing a rate limit start at most `limit` attempts per window together", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const rec = new Recorder()
+        const limit = () => RedisLimit.rate({ key, limit: 4, window: "500 millis", redis: server.url })
+        const a = yield* Scheduler.make({ groups: { llm: limit() } })
+        const b = yield* Scheduler.make({ groups: { llm: limit() } })
+        const tasks = (p: string) => Array.from({ length: 6 }, (_, i) => rec.task(`${p}${i}`, 1, "llm"))
+        const started = performance.now()
+        const [ra, rb] = yield* Effect.all([a.run(tasks("a")), b.run(tasks("b"))], { concurrency: 2 })
+        expect([...ra, ...rb].every((r) => r.ok)).toBe(true)
+        const starts = rec.spans.map((s) => s.start - started).sort((x, y) => x - y)
+        // 12 attempts at 4 per 500 ms: three windows
+        expect(starts.filter((t) => t < 450).length).toBeLessThanOrEqual(4)
+        expect(starts.filter((t) => t < 950).length).toBeLessThanOrEqual(8)
+        expect(starts[11]!).toBeGreaterThan(900)
+      }).pipe(Effect.scoped))
+
+    it.live("\"fail\": a rate limit whose Redis cannot be reached fails the task with GroupLimitUnavailable", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(() => freePort())
+        const s = yield* Scheduler.make({
+          groups: { llm: RedisLimit.rate({ key: "x", limit: 1, window: 1000, redis: `redis://127.0.0.1:${port}`, timeout: 200 }) }
+        })
+        const [r] = yield* s.run([Task.make("t", Effect.succeed(1), { group: "llm" })])
+        expect(r.error?._tag).toBe("TaskFailed")
+        if (r.error?._tag === "TaskFailed") expect(GroupLimit.isGroupLimitUnavailable(r.error.error)).toBe(true)
+      }).pipe(Effect.scoped))
+  })
+})
+
+describe("RedisLimit options", () => {
+  it("concurrency() and rate() refuse bad options, naming them", () => {
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 0 })).message).toBe(
+      "RedisLimit.concurrency: max must be an integer ≥ 1, got 0 (number)"
+    )
+    expect(thrown(() => RedisLimit.concurrency({ key: "", max: 1 })).option).toBe("key")
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leaseTime: -5 })).option).toBe("leaseTime")
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leaseTime: "-5 seconds" })).option).toBe("leaseTime")
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, onUnavailable: "hang" as never })).option).toBe(
+      "onUnavailable"
+    )
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, redis: "localhost:6379" })).option).toBe("redis")
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, maxx: 2 } as never)).option).toBe("options.maxx")
+    expect(thrown(() => RedisLimit.rate({ key: "s", limit: 1.5, window: 1000 })).option).toBe("limit")
+    expect(thrown(() => RedisLimit.rate({ key: "s", limit: 1 } as never)).option).toBe("window")
+  })
+
+  it("a limit is a plain value: nothing connects until a scheduler starts it", () => {
+    const limit = RedisLimit.concurrency({ key: "s", max: 2, redis: "redis://127.0.0.1:1" })
+    expect(GroupLimit.isGroupLimit(limit)).toBe(true)
+    expect(limit.local).toBe(2)
+    expect(Exit.isSuccess(Effect.runSyncExit(Effect.succeed(limit)))).toBe(true)
+  })
+})
