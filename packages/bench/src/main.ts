@@ -3,6 +3,7 @@
  *
  *   npm run bench              # the full suite (≈ 4 minutes on 2 cores)
  *   npm run bench -- --smoke   # tiny sizes, 3 repetitions: keeps the harness working (no timing assertions)
+ *   npm run bench -- --only=redis,batching   # some sections only
  *
  * Every figure is the median of ≥ 9 interleaved repetitions after a warm-up
  * (3 with --smoke); a ratio is the median of the per-repetition ratios against
@@ -15,6 +16,7 @@ import * as headline from "./sections/headline.js"
 import * as makespan from "./sections/makespan.js"
 import * as overhead from "./sections/overhead.js"
 import * as priority from "./sections/priority.js"
+import * as redis from "./sections/redis.js"
 import * as scale from "./sections/scale.js"
 
 const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Array<Row>> }]> = [
@@ -23,12 +25,15 @@ const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Ar
   ["headline", headline],
   ["batching", batching],
   ["scale", scale],
-  ["priority", priority]
+  ["priority", priority],
+  ["redis", redis]
 ]
 
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",")
 const started = performance.now()
 const rows: Array<Row> = []
 for (const [name, section] of sections) {
+  if (only !== undefined && !only.includes(name)) continue
   const t = performance.now()
   process.stderr.write(`bench: ${name}…`)
   rows.push(...(await section.run()))

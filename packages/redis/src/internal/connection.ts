@@ -2,9 +2,10 @@
  * ioredis clients set up so that nothing waits forever: no offline queue (a
  * command sent while disconnected fails at once instead of being sent much
  * later), no resending after a reconnect, a timeout on every command, and
- * reconnection in the background. `call` waits for the connection to be
- * ready, up to the same timeout, so the first commands after start do not
- * fail for nothing.
+ * reconnection in the background. `ready` waits for the connection, up to
+ * the same timeout counted from when it was lost, so the first commands after
+ * start (or a blip) do not fail for nothing, and callers after a whole
+ * timeout of outage fail at once.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -18,6 +19,8 @@ export interface Client {
   readonly ready: () => Promise<void>
   /** The last connection error seen, for messages. */
   lastError: unknown
+  /** When the connection was last lost (or the client made); `Infinity` while ready. */
+  notReadySince: number
 }
 
 const noop = (): void => {}
@@ -38,13 +41,17 @@ export const client = (connection: Connection, timeoutMs: number): Effect.Effect
       const c: Client = {
         redis,
         lastError: undefined,
+        notReadySince: Date.now(),
         ready: () => {
           if (redis.status === "ready") return Promise.resolve()
+          // down for a whole timeout already: fail at once instead of each caller waiting again
+          const left = timeoutMs - (Date.now() - c.notReadySince)
+          if (left <= 0) return Promise.reject(c.lastError ?? new Error(`not connected (${redis.status})`))
           return new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => {
               redis.off("ready", onReady)
               reject(c.lastError ?? new Error(`not connected (${redis.status})`))
-            }, timeoutMs)
+            }, left)
             const onReady = () => {
               clearTimeout(timer)
               resolve()
@@ -56,6 +63,12 @@ export const client = (connection: Connection, timeoutMs: number): Effect.Effect
       // without a listener ioredis prints every connection error; they surface in failures instead
       redis.on("error", (error) => {
         c.lastError = error
+      })
+      redis.on("close", () => {
+        if (c.notReadySince === Number.POSITIVE_INFINITY) c.notReadySince = Date.now()
+      })
+      redis.on("ready", () => {
+        c.notReadySince = Number.POSITIVE_INFINITY
       })
       return c
     }),

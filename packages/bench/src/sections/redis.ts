@@ -1,0 +1,108 @@
+/**
+ * What a shared limit costs: the same tasks under a local group cap and under
+ * `@toolfan/redis`'s shared cap and rate limit, against a redis-server this
+ * section starts on a free loopback port (skipped, and said so, if
+ * redis-server is not installed).
+ *
+ * - per-task cost: no-op tasks in one group capped at 8 — the shared cap adds
+ *   two Redis round trips per task (take the lease, release it);
+ * - makespan: 400 tasks of 5 ms at a cap of 8 (ideal 250 ms) — how much of
+ *   the handoff between holders shows when tasks do real work.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as net from "node:net"
+import { RedisLimit } from "@toolfan/redis"
+import * as Effect from "effect/Effect"
+import { GroupLimit, Scheduler, Task } from "toolfan"
+import { measure, note, ratio, type Row, sleepMs, smoke, timeMs } from "../harness.js"
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1")
+    socket.once("connect", () => (socket.destroy(), resolve(true)))
+    socket.once("error", () => resolve(false))
+  })
+
+export const run = async (): Promise<Array<Row>> => {
+  if (spawnSync("redis-server", ["--version"]).status !== 0) {
+    note("redis: SKIPPED — redis-server is not installed (apt-get install redis-server)")
+    return []
+  }
+  const port = await freePort()
+  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore"
+  })
+  try {
+    while (!(await listening(port))) await sleepMs(20)
+    const url = `redis://127.0.0.1:${port}`
+    const N = smoke ? 100 : 2_000
+    const M = smoke ? 40 : 400
+    const MS = 5
+    const CAP = 8
+    let round = 0
+    const schedulerWith = (group: number | GroupLimit.GroupLimit) =>
+      Scheduler.make({ maxConcurrency: 64, groups: { g: group } })
+    const shared = () => RedisLimit.concurrency({ key: `bench${++round}`, max: CAP, redis: url })
+    const rate = () => RedisLimit.rate({ key: `bench${++round}`, limit: 1_000_000, window: "1 second", redis: url })
+    const noop = Array.from({ length: N }, (_, i) => Task.make(`t${i}`, Effect.void, { group: "g" }))
+    const work = Array.from({ length: M }, (_, i) => Task.make(`w${i}`, Effect.sleep(MS), { group: "g" }))
+    // a started scheduler per case; connecting is not part of the figure
+    const perTask = (group: () => number | GroupLimit.GroupLimit, tasks: ReadonlyArray<Task.Task<unknown, never, never>>, unit: "us" | "ms") =>
+      () =>
+        Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+          const s = yield* schedulerWith(group())
+          yield* s.run(tasks.slice(0, 8)) // connected and warm
+          const ms = yield* Effect.promise(() => timeMs(() => Effect.runPromise(s.run(tasks))))
+          return unit === "us" ? (ms * 1000) / tasks.length : ms
+        })))
+    const cost = await measure({
+      local: perTask(() => CAP, noop, "us"),
+      shared: perTask(shared, noop, "us"),
+      rate: perTask(rate, noop, "us")
+    }, { warmup: 1 })
+    const span = await measure({
+      local: perTask(() => CAP, work, "ms"),
+      shared: perTask(shared, work, "ms")
+    }, { warmup: 1 })
+    const section = "redis"
+    note(`redis: ${N.toLocaleString("en-US")} no-op tasks in one group capped at ${CAP} (maxConcurrency 64); makespan: ${M} tasks of ${MS} ms at a cap of ${CAP} (ideal ${(M * MS) / CAP} ms); redis-server on loopback`)
+    return [
+      { section, case: "local cap (groups: { g: 8 })", samples: cost.local, unit: "µs/task", against: "peer" },
+      {
+        section,
+        case: "RedisLimit.concurrency (shared cap 8)",
+        samples: cost.shared,
+        unit: "µs/task",
+        ratio: ratio(cost.shared, cost.local),
+        against: "local cap"
+      },
+      {
+        section,
+        case: "RedisLimit.rate (never reached)",
+        samples: cost.rate,
+        unit: "µs/task",
+        ratio: ratio(cost.rate, cost.local),
+        against: "local cap"
+      },
+      { section, case: `makespan, local cap`, samples: span.local, unit: "ms", against: "peer" },
+      {
+        section,
+        case: `makespan, RedisLimit.concurrency`,
+        samples: span.shared,
+        unit: "ms",
+        ratio: ratio(span.shared, span.local),
+        against: "local cap"
+      }
+    ]
+  } finally {
+    server.kill("SIGKILL")
+  }
+}
