@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
+import * as observe from "./internal/observe.js"
 import * as internal from "./internal/scheduler.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
@@ -219,7 +220,14 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
     const body = (parent: internal.Job | undefined) =>
       Effect.flatMap(Effect.runtime<any>(), (runtime) =>
         Effect.async<Array<TaskResult.TaskResult<unknown, unknown>>>((resume) => {
-          const run = new internal.Run(impl, internal.workerRuntime(runtime), options, tasks.length, parent)
+          const run = new internal.Run(
+            impl,
+            internal.workerRuntime(runtime),
+            options,
+            tasks.length,
+            parent,
+            observe.traces(runtime)
+          )
           run.onDone = () => resume(Effect.succeed(run.results))
           impl.start(run, tasks)
           // on interruption: cancel the run and return once every task has settled

@@ -26,6 +26,13 @@ export * as GroupLimit from "./GroupLimit.js"
 export * as InvalidOption from "./InvalidOption.js"
 
 /**
+ * The metrics schedulers and batchers keep (Effect `Metric`s).
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
  * Plans: tasks with typed dependencies, run eagerly.
  *
  * @since 0.1.0
@@ -52,6 +59,13 @@ export * as Task from "./Task.js"
  * @since 0.1.0
  */
 export * as TaskError from "./TaskError.js"
+
+/**
+ * Timelines of finished runs, from the scheduler's spans: text, SVG, HTML.
+ *
+ * @since 0.1.0
+ */
+export * as Timeline from "./Timeline.js"
 
 /**
  * The outcome of one task.

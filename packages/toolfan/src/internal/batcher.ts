@@ -35,10 +35,12 @@ import * as Either from "effect/Either"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
+import * as Metrics from "../Metrics.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
 import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
+import { batcherTags, traces } from "./observe.js"
 import type { RunOptions } from "./scheduler.js"
 
 /** What a waiting caller receives for one item. */
@@ -136,7 +138,12 @@ export class BatcherImpl {
     ) => Effect.Effect<unknown>,
     private readonly runtime: Runtime.Runtime<any>,
     private readonly clock: Clock.Clock
-  ) {}
+  ) {
+    this.traced = traces(runtime)
+  }
+
+  /** Whether batch calls run in spans (a tracer that exports is installed where the batcher was made). */
+  private readonly traced: boolean
 
   get keyed(): boolean {
     return this.options.key !== undefined
@@ -366,10 +373,23 @@ export class BatcherImpl {
     this.inFlight += n
     const run = this.options.run
     const template = this.options.template
+    const name = this.options.name
+    const tags = batcherTags(name)
     const tasks = new Array<Task.Any>(n)
     for (let b = 0; b < n; b++) {
       const items = batches[b]!.items
-      tasks[b] = Task.withEffect(template, Effect.suspend(() => run(items)))
+      Metrics.batchSize.unsafeUpdate(items.length, tags)
+      const call = Effect.suspend(() => run(items))
+      // inside the batch task's attempt span when traced: one more span, with the batch's size
+      tasks[b] = Task.withEffect(
+        template,
+        this.traced
+          ? Effect.withSpan(call, "toolfan.batch", {
+            kind: "internal",
+            attributes: { "toolfan.batcher": name, "toolfan.batch.size": items.length }
+          })
+          : call
+      )
     }
     const onResult = (result: TaskResult.TaskResult<unknown, unknown>, index: number) => {
       const batch = batches[index]!

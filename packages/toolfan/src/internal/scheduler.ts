@@ -56,11 +56,13 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as GroupLimit from "../GroupLimit.js"
 import { GroupLimitUnavailable } from "../GroupLimit.js"
+import * as Metrics from "../Metrics.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskSkipped, TaskTimedOut } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
 import { resumeWith } from "./promise.js"
 import { BucketQueue } from "./queue.js"
+import { type GroupTags, outcomeTags, tagsOf } from "./observe.js"
 import { Timer, type TimerEntry } from "./timer.js"
 
 type Reason = "deadline" | "interrupted" | "shutdown"
@@ -133,6 +135,8 @@ export class Job implements Ticket {
   attempts = 0
   firstStart = -1
   waitMs = 0
+  /** The current attempt's wait for a slot. */
+  lastWaitMs = 0
   timedOut = false
   entry: TimerEntry | undefined = undefined
   worker: Worker | undefined = undefined
@@ -143,6 +147,8 @@ export class Job implements Ticket {
   /** The ticket by which this job takes its lent slot back, while queued. */
   reclaim: Reclaim | undefined = undefined
   readonly priority: number
+  /** Metric tags of its group. */
+  readonly tags: GroupTags
   constructor(
     readonly run: Run,
     readonly index: number,
@@ -151,6 +157,7 @@ export class Job implements Ticket {
     readonly group: Group | undefined
   ) {
     this.priority = task.priority
+    this.tags = tagsOf(task.group)
   }
 }
 
@@ -242,7 +249,9 @@ export class Run {
     readonly options: RunOptions,
     size: number,
     /** The task this run was started from, whose slot it borrows. */
-    readonly parent: Job | undefined
+    readonly parent: Job | undefined,
+    /** Whether its attempts run in spans (a tracer that exports is installed; see observe.ts). */
+    readonly traced: boolean
   ) {
     this.results = new Array(size)
     this.remaining = size
@@ -654,7 +663,11 @@ export class SchedulerImpl {
     job.revoked = undefined
     job.lends = 0
     if (job.firstStart < 0) job.firstStart = now
-    job.waitMs += now - job.queuedAt
+    const wait = now - job.queuedAt
+    job.lastWaitMs = wait
+    job.waitMs += wait
+    Metrics.queueWait.unsafeUpdate(wait, job.tags.group)
+    Metrics.inFlight.unsafeUpdate(1, job.tags.group)
     const timeout = job.task.timeoutMs
     if (timeout !== Number.POSITIVE_INFINITY) {
       job.entry = this.timer.lane(now, timeout, this.timedOut, job)
@@ -694,7 +707,7 @@ export class SchedulerImpl {
    */
   private workerLoop(worker: Worker): Effect.Effect<void> {
     const step = (job: Job): Effect.Effect<void> =>
-      Effect.matchCauseEffect(Effect.interruptible(this.attempt(job)), {
+      Effect.matchCauseEffect(Effect.interruptible(job.run.traced ? this.tracedAttempt(job) : this.attempt(job)), {
         onSuccess: (value) => {
           this.succeed(job, value)
           return next()
@@ -734,6 +747,31 @@ export class SchedulerImpl {
     })
   }
 
+  /**
+   * The attempt in a span named after the task, under the caller's span (the
+   * worker runs in the caller's context), with the task's name, group,
+   * attempt number, wait for a slot and — when it ends — its outcome.
+   */
+  private tracedAttempt(job: Job): Effect.Effect<unknown, unknown> {
+    const task = job.task
+    return Effect.withSpan(
+      Effect.onExit(
+        this.attempt(job),
+        (exit) => Effect.annotateCurrentSpan("toolfan.task.outcome", attemptOutcome(job, exit))
+      ),
+      task.name,
+      {
+        kind: "internal",
+        attributes: {
+          "toolfan.task.name": task.name,
+          "toolfan.task.group": task.group ?? "none",
+          "toolfan.task.attempt": job.attempts,
+          "toolfan.task.queue_wait_ms": job.lastWaitMs
+        }
+      }
+    )
+  }
+
   /** Interrupts the attempt running on `worker` (and aborts its signal). */
   private interrupt(worker: Worker | undefined, job: Job): void {
     if (job.controller !== undefined) job.controller.abort()
@@ -767,6 +805,7 @@ export class SchedulerImpl {
     }
     job.worker = undefined
     job.controller = undefined
+    Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
     const ticket = job.reclaim
     if (ticket !== undefined) {
       // the attempt ended while waiting to take its lent slot back
@@ -820,6 +859,7 @@ export class SchedulerImpl {
       return Effect.void
     } else if (job.timedOut) {
       worker.doomed = true
+      Metrics.timeouts.unsafeUpdate(1, job.tags.group)
       error = new TaskTimedOut({ task: name, timeout: task.timeout!, attempts })
       retryable = true
       input = error
@@ -863,6 +903,7 @@ export class SchedulerImpl {
     const now = this.timer.now()
     const state = job.attempts === 1 ? schedule.initial : job.scheduleState
     job.state = State.Backoff
+    Metrics.retries.unsafeUpdate(1, job.tags.group)
     this.delayed++
     return Effect.matchCause(schedule.step(now, input, state), {
       onFailure: () => this.retryOrSettle(job, error, undefined),
@@ -915,6 +956,9 @@ export class SchedulerImpl {
 
   private record(run: Run, job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
     run.results[job.index] = result
+    const outcome = outcomeTags(job.tags, result.ok ? "ok" : result.error._tag)
+    Metrics.taskDuration.unsafeUpdate(result.durationMs, outcome)
+    if (!result.ok) Metrics.failures.unsafeUpdate(1, outcome)
     const onResult = run.options.onResult
     if (onResult !== undefined) onResult(result, job.index)
     const plan = run.options.plan
@@ -964,6 +1008,15 @@ export class SchedulerImpl {
     this.enqueue(ticket, this.timer.now())
     return ticket
   }
+}
+
+/** How an attempt ended, for its span: `ok`, `failed`, `timedOut`, `interrupted`, `unavailable` or `defect`. */
+const attemptOutcome = (job: Job, exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return "ok"
+  if (job.timedOut) return "timedOut"
+  if (job.revoked !== undefined) return "unavailable"
+  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+  return Cause.isFailure(exit.cause) ? "failed" : "defect"
 }
 
 /** The runtime used for a run's workers: the caller's, with interruption off outside attempts. @internal */

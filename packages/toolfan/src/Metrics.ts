@@ -1,0 +1,102 @@
+/**
+ * The metrics every scheduler and batcher keeps, with Effect's `Metric`: read
+ * them with `Metric.value`, or export them with `@effect/opentelemetry`'s
+ * metrics layer (or any exporter of Effect metrics). Durations are in
+ * milliseconds of Effect's `Clock`.
+ *
+ * Tags: `group` is the task's group (`"none"` for tasks without one);
+ * `outcome` is `"ok"` or the tag of the task's error (`"TaskFailed"`,
+ * `"TaskTimedOut"`, …); `batcher` is the batcher's `name`.
+ *
+ * Updating them costs about 0.1–0.2 µs per task (`npm run bench`): they are
+ * always on.
+ *
+ * @since 0.1.0
+ */
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+
+const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 }) // 1 ms … 65 s
+
+/**
+ * Time from a task's first start to its result (all attempts and backoffs), in
+ * ms. Tags: `group`, `outcome`. Tasks that never started count 0.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const taskDuration: Metric.Metric.Histogram<number> = Metric.histogram(
+  "toolfan.task.duration",
+  millis,
+  "Time from a task's first start to its result, in milliseconds"
+)
+
+/**
+ * Time an attempt waited for a slot (and for its group) before it started, in
+ * ms; one sample per attempt. Tags: `group`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const queueWait: Metric.Metric.Histogram<number> = Metric.histogram(
+  "toolfan.task.queue_wait",
+  millis,
+  "Time an attempt waited for a slot before it started, in milliseconds"
+)
+
+/**
+ * Attempts in flight (holding a slot) now: an up-down counter. Tags: `group`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const inFlight: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.in_flight", {
+  description: "Task attempts in flight"
+})
+
+/**
+ * Retries scheduled (a failed or timed-out attempt that will be tried again).
+ * Tags: `group`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const retries: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.retries", {
+  description: "Retries scheduled after a failed or timed-out attempt",
+  incremental: true
+})
+
+/**
+ * Attempts that timed out (whether or not they were retried). Tags: `group`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const timeouts: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.timeouts", {
+  description: "Task attempts that timed out",
+  incremental: true
+})
+
+/**
+ * Tasks that ended without a value, by kind. Tags: `group`, `outcome` (the
+ * error's tag).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const failures: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.failures", {
+  description: "Tasks that ended without a value, by the tag of their error",
+  incremental: true
+})
+
+/**
+ * Items per batch call of a `Batcher`. Tags: `batcher`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const batchSize: Metric.Metric.Histogram<number> = Metric.histogram(
+  "toolfan.batch.size",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }), // 1 … 2048
+  "Items per batch call"
+)
