@@ -4,23 +4,28 @@
  * micro-batching, with 50 small "is this relevant?" prompts gathered into a
  * few model calls by a `Batcher`.
  *
+ * The tool calls' timeline comes from the scheduler's own spans
+ * (`Timeline.capture`): drawn in the terminal, and written as a web page
+ * (`timeline.html` in the temp directory, or `$TOOLFAN_TIMELINE_HTML`).
+ *
  * Everything is offline and deterministic: the tools and the model are fakes
  * with fixed latencies (see `tools.ts` and `llm.ts`) and retries wait a fixed
  * 50 ms, so every run prints the same apart from a few milliseconds of timer
  * noise.
  */
+import { writeFileSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { Batcher, Scheduler, TaskResult } from "toolfan"
+import { Batcher, Scheduler, Timeline } from "toolfan"
 import { latencyMs, Llm, LlmLive } from "./llm.js"
-import * as Recorder from "./recorder.js"
 import * as Report from "./report.js"
-import { painter, stdoutHasColor, wrap } from "./text.js"
-import * as Timeline from "./timeline.js"
 import { agentStep, question, schedulerOptions } from "./step.js"
+import { painter, stdoutHasColor, wrap } from "./text.js"
 import { ToolsLive } from "./tools.js"
 
 // the agent step itself (plan → tools → synthesize) lives in step.ts
@@ -72,29 +77,10 @@ const WIDTH = 100
 const color = stdoutHasColor()
 const paint = painter(color)
 
-/**
- * Joins the recorded attempts with the results into timeline rows. Time 0 is
- * when the first attempt started (a cold process spends a few milliseconds
- * compiling code before that, which is not the scheduler's doing).
- */
-const timelineRows = (
-  results: ReadonlyArray<TaskResult.TaskResult<unknown, unknown>>,
-  attempts: ReadonlyArray<Recorder.Attempt>
-): Array<Timeline.Row> => {
-  const origin = Math.min(...attempts.map((a) => a.start))
-  return results.map((r) => {
-    const mine = attempts.filter((a) => a.task === r.name).sort((a, b) => a.start - b.start)
-    return {
-      name: r.name,
-      attempts: mine.map((a, i): Timeline.Span => {
-        // Seen from inside, a timeout is an interruption. Only the last attempt of a task that
-        // ended as TaskInterrupted was really interrupted; any other one timed out.
-        const interrupted = i === mine.length - 1 && !r.ok && r.error._tag === "TaskInterrupted"
-        const outcome = a.outcome === "interrupted" && !interrupted ? "timedOut" : a.outcome
-        return { start: a.start - origin, end: a.end - origin, outcome }
-      })
-    }
-  })
+/** Where the HTML timeline goes: `$TOOLFAN_TIMELINE_HTML`, or `timeline.html` in the temp directory. */
+const htmlPath = (): string => {
+  const fromEnv = process.env["TOOLFAN_TIMELINE_HTML"] ?? ""
+  return fromEnv !== "" ? path.resolve(fromEnv) : path.join(os.tmpdir(), "timeline.html")
 }
 
 const ms = (d: Duration.Duration): number => Math.round(Duration.toMillis(d))
@@ -112,8 +98,8 @@ const main = Effect.gen(function*() {
   yield* Console.log(paint("bold", "toolfan demo: one agent step, plan → 10 tools → synthesize"))
   yield* Console.log(`\nQ: ${question}\n`)
 
-  const step = yield* agentStep(question)
-  const attempts = yield* Effect.flatMap(Recorder.Recorder, (recorder) => recorder.attempts)
+  // every attempt the scheduler runs is a span; capture turns them into a timeline
+  const [step, timeline] = yield* Timeline.capture(agentStep(question))
   const { groups, maxConcurrency } = schedulerOptions
   const toolsMs = ms(step.toolsTime)
   const ok = step.results.filter((r) => r.ok).length
@@ -123,7 +109,17 @@ const main = Effect.gen(function*() {
   const caps = `maxConcurrency ${maxConcurrency} and groups { web: ${groups.web} }`
   yield* Console.log(stepLine("2. tools", toolsMs, `Scheduler.run with ${caps}`))
   yield* Console.log("\n" + indent(Report.resultsTable(step.results, { width, color })))
-  yield* Console.log("\n" + indent(Timeline.render(timelineRows(step.results, attempts), { width, color })))
+  yield* Console.log("\n" + indent(Timeline.toText(timeline, { width, color })))
+  const html = htmlPath()
+  const page = Timeline.toHtml(timeline, { title: `toolfan demo: ${question}` })
+  const wrote = yield* Effect.either(Effect.try({
+    try: () => writeFileSync(html, page),
+    catch: (error) => (error instanceof Error ? error.message : String(error))
+  }))
+  yield* Console.log(paint(
+    "dim",
+    indent(wrote._tag === "Right" ? `the same timeline as a web page: ${html}` : `could not write ${html}: ${wrote.left}`)
+  ))
   yield* Console.log("\n" + indent(Report.speedup(step.results, toolsMs, { color })) + "\n")
   yield* Console.log(stepLine("3. synthesize", ms(step.synthesizeTime), `from the ${ok} results that have a value`))
   const answer = wrap(step.answer.split(" "), WIDTH - 6).map((line, i) => (i === 0 ? "A: " : "   ") + line)
@@ -145,8 +141,8 @@ const main = Effect.gen(function*() {
   yield* Console.log("\n" + indent(Report.labelSamples(headlines, batched.labels, { width, color })))
 })
 
-/** Fake tools, a fake model, the attempt recorder and the scheduler, all provided as layers. */
-const MainLive = Layer.mergeAll(ToolsLive, LlmLive, Recorder.layer, Scheduler.layer(schedulerOptions))
+/** Fake tools, a fake model and the scheduler, all provided as layers. */
+const MainLive = Layer.mergeAll(ToolsLive, LlmLive, Scheduler.layer(schedulerOptions))
 
 Effect.runPromise(Effect.provide(main, MainLive)).catch((error: unknown) => {
   console.error(error)

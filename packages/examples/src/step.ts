@@ -1,16 +1,15 @@
 /**
  * The agent step of the demo: plan → ten tool calls at once → synthesize.
  *
- * The step's code only names the services it needs — `Tools`, the attempt
- * `Recorder` and the `Scheduler` — so the program that runs it decides which
- * implementations it gets: `demo.ts` provides fake tools with realistic
- * latencies, a test provides instant fakes (test/step.test.ts), production
- * would provide the real tools. Nothing here changes between them.
+ * The step's code only names the services it needs — `Tools` and the
+ * `Scheduler` — so the program that runs it decides which implementations it
+ * gets: `demo.ts` provides fake tools with realistic latencies, a test
+ * provides instant fakes (test/step.test.ts), production would provide the
+ * real tools. Nothing here changes between them.
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { Scheduler, Task, type TaskError, type TaskResult } from "toolfan"
-import * as Recorder from "./recorder.js"
 import { isRetryable, type ToolError, Tools } from "./tools.js"
 
 export const question = "Can I make the Lisbon AI meetup on Thursday? Find me a flight and a hotel."
@@ -37,15 +36,14 @@ export const policy: Task.Options<ToolError> = {
 
 /**
  * 1. Plan: the model decides which tools to call. Faked: 40 ms of "thinking",
- * then a fixed list of ten tasks. Each call is wrapped by the recorder, which
- * notes when every attempt starts and ends, for the timeline.
+ * then a fixed list of ten tasks. The scheduler records every attempt in a
+ * span, so `Timeline.capture` can draw them without any help from the tasks.
  */
 export const plan = (question: string) =>
   Effect.gen(function*() {
     const tools = yield* Tools
-    const recorder = yield* Recorder.Recorder
     const call = <A>(name: string, effect: Effect.Effect<A, ToolError>, options?: Task.Options<ToolError>) =>
-      Task.make(name, recorder.track(name, effect), { ...policy, ...options })
+      Task.make(name, effect, { ...policy, ...options })
     yield* Effect.sleep("40 millis")
     return [
       call("calendar", tools.calendar("Thu–Fri")),
@@ -106,9 +104,3 @@ export const agentStep = (question: string) =>
     const [synthesizeTime, answer] = yield* Effect.timed(synthesize(results))
     return { results, answer, planTime, toolsTime, synthesizeTime }
   })
-
-// ---------------------------------------------------------------------------
-// micro-batching
-// ---------------------------------------------------------------------------
-
-/** A model call takes 16 texts at most; a partial batch waits at most 20 ms for more. */

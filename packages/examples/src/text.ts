@@ -1,7 +1,8 @@
 /**
- * Small helpers for terminal text: a few ANSI colours (off when the output is
- * not a terminal, so piped output and tests see plain text), widths,
- * truncation and word wrapping.
+ * Small helpers for the demo's terminal text: a few ANSI colours (off when the
+ * output is not a terminal, so piped output and tests see plain text),
+ * truncation and word wrapping. (The timeline is drawn by toolfan's own
+ * `Timeline.toText`, which has its copy of these.)
  */
 
 /** The styles the demo uses. */
@@ -20,7 +21,7 @@ export const painter = (on: boolean): Paint => (color, text) =>
 export const strip = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
 
 /** Width of `text` in terminal columns: one per code point (the demo uses no wide characters). */
-export const width = (text: string): number => [...strip(text)].length
+const width = (text: string): number => [...strip(text)].length
 
 /** Cuts plain `text` to at most `max` columns, ending with "…" when cut. */
 export const truncate = (text: string, max: number): string => {

@@ -3,8 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
-import { Scheduler } from "toolfan"
-import * as Recorder from "../src/recorder.js"
+import { Scheduler, Timeline } from "toolfan"
 import { agentStep, question, schedulerOptions } from "../src/step.js"
 import { QuotaExceeded, Tools } from "../src/tools.js"
 
@@ -47,5 +46,15 @@ describe("agent step", () => {
       ])
       expect(step.answer).toContain("you are free all week and the meetup is Thu 19:00, online")
       expect(step.answer).toContain("Still open: translate (QuotaExceeded)")
-    }).pipe(Effect.provide(Layer.mergeAll(FakeTools, Recorder.layer, Scheduler.layer(schedulerOptions)))))
+    }).pipe(Effect.provide(Layer.mergeAll(FakeTools, Scheduler.layer(schedulerOptions)))))
+
+  it.effect("Timeline.capture records every tool call of the step, with no help from the tasks", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Timeline.capture(agentStep(question)))
+      yield* TestClock.adjust("100 millis")
+      const [step, timeline] = yield* Fiber.join(fiber)
+      expect(timeline.rows.map((r) => r.name).sort()).toEqual(step.results.map((r) => r.name).sort())
+      expect(timeline.rows.find((r) => r.name === "search")?.group).toBe("web")
+      expect(timeline.rows.find((r) => r.name === "translate")?.attempts.map((a) => a.outcome)).toEqual(["failed"])
+    }).pipe(Effect.provide(Layer.mergeAll(FakeTools, Scheduler.layer(schedulerOptions)))))
 })

@@ -386,6 +386,7 @@ export class BatcherImpl {
         this.traced
           ? Effect.withSpan(call, "toolfan.batch", {
             kind: "internal",
+            captureStackTrace: false,
             attributes: { "toolfan.batcher": name, "toolfan.batch.size": items.length }
           })
           : call

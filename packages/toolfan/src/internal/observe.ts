@@ -4,7 +4,7 @@
  * - **Metric tags** are arrays built once per group (and outcome) and reused:
  *   Effect caches a metric's hook per tags array (by identity), so an update
  *   with a cached array is a map lookup and an add, ~0.05 µs.
- * - **Spans** cost ~1.5–3 µs per attempt (a span object, its attributes, a
+ * - **Spans** cost several µs per attempt (a span object, its attributes, a
  *   context with the parent). With Effect's default tracer they go nowhere,
  *   so a run makes them only when a tracer is installed (e.g.
  *   `@effect/opentelemetry`'s layers, `Layer.setTracer`) and tracing is

@@ -762,6 +762,8 @@ export class SchedulerImpl {
       task.name,
       {
         kind: "internal",
+        // a stack trace per span would cost ~10–30 µs and point into toolfan, not the task
+        captureStackTrace: false,
         attributes: {
           "toolfan.task.name": task.name,
           "toolfan.task.group": task.group ?? "none",

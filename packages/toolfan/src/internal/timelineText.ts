@@ -1,5 +1,208 @@
-import type { TextOptions, Timeline } from "../Timeline.js"
+/**
+ * The text timeline: one row per task on a shared time axis.
+ *
+ * ```
+ * lookup │████████✓           │ ok
+ * retry  │████✗·····░░██████✓ │ ok, 2 tries
+ * queued │░░░░░░██████⊘       │ timed out
+ *        └──────────┬─────────┘
+ *         0         50        100 ms
+ * ```
+ *
+ * `█` is an attempt, ended by its outcome mark (`✓ ✗ ⊘ ↯ ⊗ !`), `░` time spent
+ * waiting for a slot (before the first attempt or before a retry), and `·`
+ * the backoff between an attempt's end and the moment its retry is queued.
+ *
+ * Time is cut into columns of a 1-2-5 number of milliseconds (the finest on
+ * which the run fits); column `c` covers `[c, c + 1) × msPerColumn`. A wait
+ * shorter than one column is not drawn: at that scale it is timer noise.
+ * Attempts of one task are kept at least one column apart, so that a retry
+ * that starts at once is still seen as a second bar.
+ *
+ * {@link render} is a pure function of the timeline: colours only when asked
+ * for, no clock, no `process`.
+ */
+import type { Outcome, Row, TextOptions, Timeline } from "../Timeline.js"
+import { showValue } from "./describe.js"
+import { type Color, painter, truncate, width as textWidth, wrap } from "./text.js"
 
-/** @internal */
-export const render = (timeline: Timeline, _options?: TextOptions | undefined): string =>
-  timeline.rows.map((r) => `${r.name} ${r.attempts.map((a) => a.outcome).join(",")}`).join("\n")
+/** The glyphs, in one place. */
+export const glyphs = {
+  attempt: "█",
+  wait: "░",
+  gap: "·",
+  mark: {
+    ok: "✓",
+    failed: "✗",
+    timedOut: "⊘",
+    interrupted: "↯",
+    unavailable: "⊗",
+    defect: "!"
+  } satisfies Record<Outcome, string>
+} as const
+
+/** How each outcome is named, in the order the legend lists them. */
+export const labels: Record<Outcome, string> = {
+  ok: "ok",
+  failed: "failed",
+  timedOut: "timed out",
+  interrupted: "interrupted",
+  unavailable: "unavailable",
+  defect: "defect"
+}
+
+const colors: Record<Outcome, Color> = {
+  ok: "green",
+  failed: "red",
+  timedOut: "yellow",
+  interrupted: "magenta",
+  unavailable: "cyan",
+  defect: "red"
+}
+
+/** Columns between two labels of the time axis. */
+const TICK_COLUMNS = 10
+
+/** The narrowest `width` accepted. */
+const MIN_WIDTH = 40
+
+/**
+ * The time axis: how many milliseconds one column stands for, and how many
+ * columns it has (a multiple of {@link TICK_COLUMNS}, so it ends on a label).
+ */
+export interface Scale {
+  readonly msPerColumn: number
+  readonly columns: number
+}
+
+/**
+ * The finest 1-2-5 scale (1, 2, 5, 10, 20, 50 … ms per column) on which
+ * `spanMs` fits in `maxColumns`, leaving room after the last bar for its
+ * outcome mark and one blank column.
+ */
+export const chooseScale = (spanMs: number, maxColumns: number): Scale => {
+  if (maxColumns < TICK_COLUMNS) throw new RangeError(`maxColumns must be ≥ ${TICK_COLUMNS}, got ${maxColumns}`)
+  for (let i = 0;; i++) {
+    const msPerColumn = [1, 2, 5][i % 3]! * 10 ** Math.floor(i / 3)
+    const needed = Math.floor(spanMs / msPerColumn) + 2
+    const columns = Math.ceil(needed / TICK_COLUMNS) * TICK_COLUMNS
+    if (columns <= maxColumns) return { msPerColumn, columns }
+  }
+}
+
+/** The short outcome shown at the end of a row: `ok`, `timed out`, `ok, 2 tries`, `not run`. */
+export const summary = (row: Row): string => {
+  const last = row.attempts[row.attempts.length - 1]
+  if (last === undefined) return "not run"
+  const n = row.attempts.length
+  return n === 1 ? labels[last.outcome] : `${labels[last.outcome]}, ${n} tries`
+}
+
+interface Cell {
+  readonly glyph: string
+  readonly color: Color | undefined
+}
+
+/** Joins cells into text, with one escape sequence per run of equal colour. */
+const paintCells = (cells: ReadonlyArray<Cell>, paint: (color: Color, text: string) => string): string => {
+  let out = ""
+  let i = 0
+  while (i < cells.length) {
+    const color = cells[i]!.color
+    let run = ""
+    while (i < cells.length && cells[i]!.color === color) run += cells[i++]!.glyph
+    out += color === undefined ? run : paint(color, run)
+  }
+  return out
+}
+
+/** The layout of a drawing: the columns given to names, to the axis and to what follows it. */
+interface Layout {
+  readonly nameWidth: number
+  readonly summaryWidth: number
+  readonly scale: Scale
+}
+
+/**
+ * Splits `maxWidth` between the names, the axis and the summaries. A row is
+ * `name │axis│ summary`; the axis' labels end with e.g. `350 ms` under the
+ * right border, so what follows the axis is at least as wide as that.
+ * Long names and summaries are cut so that the axis keeps at least two labels.
+ */
+const layout = (rows: ReadonlyArray<Row>, summaries: ReadonlyArray<string>, spanMs: number, maxWidth: number): Layout => {
+  const longest = Math.max(1, ...rows.map((r) => textWidth(r.name)))
+  const minAxis = 2 * TICK_COLUMNS
+  // name, " │", axis, "│ ", summary
+  const summaryWidth = Math.min(Math.max(0, ...summaries.map(textWidth)), maxWidth - 1 - 2 - minAxis - 2)
+  let rightWidth = Math.max(summaryWidth + 2, 9)
+  for (;;) {
+    const nameWidth = Math.max(1, Math.min(longest, maxWidth - rightWidth - 2 - minAxis))
+    const scale = chooseScale(spanMs, maxWidth - nameWidth - 2 - rightWidth)
+    const lastLabel = textWidth(`${scale.columns * scale.msPerColumn} ms`)
+    if (lastLabel <= rightWidth) return { nameWidth, summaryWidth, scale }
+    rightWidth = lastLabel // only for runs of many minutes: the last label has 7 digits or more
+  }
+}
+
+/** Draws the timeline: see the module's comment. Every line fits in `options.width` columns. */
+export const render = (timeline: Timeline, options?: TextOptions | undefined): string => {
+  const maxWidth = options?.width ?? 100
+  if (typeof maxWidth !== "number" || !(maxWidth >= MIN_WIDTH) || !Number.isFinite(maxWidth)) {
+    throw new RangeError(`width must be a finite number ≥ ${MIN_WIDTH}, got ${showValue(maxWidth)}`)
+  }
+  const paint = painter(options?.color === true)
+  const rows = timeline.rows
+  const summaries = rows.map(summary)
+  const spanMs = Math.max(0, ...rows.flatMap((r) => r.attempts.flatMap((a) => [a.queuedAt, a.end])))
+  const { nameWidth, scale: { columns, msPerColumn }, summaryWidth } = layout(rows, summaries, spanMs, maxWidth)
+  // flooring keeps a few ms of start-up noise in column 0
+  const column = (ms: number): number => Math.max(0, Math.floor(ms / msPerColumn))
+
+  const used = { wait: false, gap: false, outcomes: new Set<Outcome>() }
+  const lines = rows.map((row, r) => {
+    const cells: Array<Cell> = Array.from({ length: columns }, () => ({ glyph: " ", color: undefined }))
+    /** Fills columns `[from, to)`; whether anything was drawn. */
+    const fill = (from: number, to: number, glyph: string, color: Color | undefined): boolean => {
+      const [a, b] = [Math.max(0, from), Math.min(to, columns)]
+      for (let c = a; c < b; c++) cells[c] = { glyph, color }
+      return a < b
+    }
+    let mark = -1 // the column of the previous attempt's outcome mark
+    for (const attempt of row.attempts) {
+      // keep at least one column between attempts
+      const from = mark < 0 ? column(attempt.start) : Math.max(column(attempt.start), mark + 2)
+      // a wait shorter than one column is timer noise, not worth a glyph
+      const waited = attempt.start - attempt.queuedAt >= msPerColumn
+      const waitFrom = waited ? Math.min(from, Math.max(column(attempt.queuedAt), mark + 1)) : from
+      if (mark >= 0 && fill(mark + 1, waitFrom, glyphs.gap, "dim")) used.gap = true
+      if (fill(waitFrom, from, glyphs.wait, "dim")) used.wait = true
+      const to = Math.max(from + 1, column(attempt.end))
+      fill(from, to, glyphs.attempt, colors[attempt.outcome])
+      fill(to, to + 1, glyphs.mark[attempt.outcome], colors[attempt.outcome])
+      used.outcomes.add(attempt.outcome)
+      mark = to
+    }
+    const last = row.attempts[row.attempts.length - 1]
+    const text = truncate(summaries[r]!, summaryWidth)
+    const tail = last === undefined ? paint("dim", text) : paint(colors[last.outcome], text)
+    return `${truncate(row.name, nameWidth).padEnd(nameWidth)} │${paintCells(cells, paint)}│ ${tail}`.trimEnd()
+  })
+
+  const indent = " ".repeat(nameWidth + 1)
+  let axis = ""
+  for (let c = 0; c < columns; c++) axis += c > 0 && c % TICK_COLUMNS === 0 ? "┬" : "─"
+  let ticks = ""
+  for (let c = 0; c <= columns; c += TICK_COLUMNS) ticks = ticks.padEnd(c) + String(c * msPerColumn)
+  lines.push(paint("dim", `${indent}└${axis}┘`))
+  lines.push(paint("dim", `${indent} ${ticks} ms`))
+
+  const legend = [`${glyphs.attempt} attempt`]
+  if (used.wait) legend.push(`${glyphs.wait} queued for a slot`)
+  if (used.gap) legend.push(`${glyphs.gap} backoff before a retry`)
+  for (const outcome of Object.keys(labels) as Array<Outcome>) {
+    if (used.outcomes.has(outcome)) legend.push(`${glyphs.mark[outcome]} ${labels[outcome]}`)
+  }
+  legend.push(`1 column = ${msPerColumn} ms`)
+  for (const line of wrap(legend, maxWidth, "   ")) lines.push(paint("dim", line))
+  return lines.join("\n")
+}
