@@ -147,8 +147,10 @@ export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit 
   const settings: lease.LeaseOptions = {
     description,
     connection: validate.connection(where, o.redis),
-    key: `${prefix}concurrency:${key}`,
-    channel: `${prefix}concurrency:${key}:released`,
+    key: `${prefix}concurrency:{${key}}`,
+    marker: `${prefix}concurrency:{${key}}:marker`,
+    recovering: `${prefix}concurrency:{${key}}:recovering`,
+    channel: `${prefix}concurrency:{${key}}:released`,
     max,
     leaseMs,
     timeoutMs,

@@ -71,7 +71,7 @@ describe.skipIf(!available)("RedisLimit", () => {
         const [ra, rb] = yield* Effect.all([a.run(tasks("a")), b.run(tasks("b"))], { concurrency: 2 })
         expect([...ra, ...rb].every((r) => r.ok)).toBe(true)
         expect(rec.peak).toBe(3)
-        expect(yield* Effect.promise(() => admin.zcard(`toolfan:concurrency:${key}`))).toBe(0)
+        expect(yield* Effect.promise(() => admin.zcard(`toolfan:concurrency:{${key}}`))).toBe(0)
       }).pipe(Effect.scoped))
 
     it.live("a released slot goes to a waiter of another scheduler at once, not after the lease time", () =>
@@ -93,7 +93,7 @@ describe.skipIf(!available)("RedisLimit", () => {
     it.live("the slot of a holder that stopped renewing (a crashed process) comes back when its lease expires", () =>
       Effect.gen(function*() {
         const key = freshKey()
-        const zset = `toolfan:concurrency:${key}`
+        const zset = `toolfan:concurrency:{${key}}`
         // a lease of a "crashed" process, expiring in 800 ms by Redis's clock
         const [seconds, micros] = yield* Effect.promise(() => admin.time())
         const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)

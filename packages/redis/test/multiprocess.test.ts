@@ -93,7 +93,7 @@ describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
     victim.kill()
     await victim.exited
     const heldByVictim = async () =>
-      (await admin.zrange("toolfan:concurrency:kill", 0, -1)).filter((id) => id.startsWith(`${victim.pid}-`)).length
+      (await admin.zrange("toolfan:concurrency:{kill}", 0, -1)).filter((id) => id.startsWith(`${victim.pid}-`)).length
     const held = await heldByVictim()
     await until(async () => (await heldByVictim()) === 0, 10_000)
     const recoveryMs = Date.now() - killedAt
@@ -122,6 +122,27 @@ describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
     const codes = await Promise.all(workers.map((w) => w.exited))
     expect(codes).toEqual([0, 0, 0, 0])
     expect(workers.map((w) => w.summary?.ok)).toEqual([100, 100, 100, 100])
+    expect(peak(workers.flatMap((w) => w.spans))).toBeLessThanOrEqual(8)
+  }, 60_000)
+
+  it("\"wait\": Redis killed mid-run and restarted EMPTY (its data lost) — the holders put their leases back, the cap holds", async () => {
+    server = await RedisServer.start()
+    const admin = new Redis(server.port, "127.0.0.1", { maxRetriesPerRequest: 0 })
+    admin.on("error", () => {})
+    // long tasks: the first 8 are still running when Redis comes back empty, so the 8 waiting tasks, if given
+    // leases at once, would run beside them
+    workers = start(4, "lost", 4, 2000, 6000, "wait")
+    await until(async () => (await admin.zcard("toolfan:concurrency:{lost}")) === 8, 20_000)
+    // every worker connected (2 connections each, + this one) and so has asked once: all have seen the limit's data
+    await until(async () => String(await admin.client("LIST")).trim().split("\n").length >= 9, 20_000)
+    admin.disconnect()
+    await sleep(300)
+    await server.down("SIGKILL") // no save: it comes back without the leases
+    await sleep(200)
+    await server.up()
+    const codes = await Promise.all(workers.map((w) => w.exited))
+    expect(codes).toEqual([0, 0, 0, 0])
+    expect(workers.map((w) => w.summary?.ok)).toEqual([4, 4, 4, 4])
     expect(peak(workers.flatMap((w) => w.spans))).toBeLessThanOrEqual(8)
   }, 60_000)
 

@@ -28,6 +28,15 @@
  * - **Idempotent**: a lease id is asked for until it is granted or given up;
  *   a script that ran but whose answer was lost (timeout) is harmless, since
  *   asking again with the same id finds it, and giving up releases it.
+ * - **Redis losing its data** (restarted without persistence): a marker key
+ *   exists as long as Redis keeps the limit's data. A process that has seen
+ *   it and finds it gone — a holder renewing, or a waiter asking — knows the
+ *   leases were lost, and sets a recovery flag for one lease time, during
+ *   which no new lease is granted while the holders put theirs back (a renewal
+ *   re-adds a missing lease while there is room). After one lease time every
+ *   holder from before has renewed or given its lease up. Only a process that
+ *   never saw the marker (started during that window) cannot tell.
+ * - **Redis Cluster**: all keys of a limit share a hash tag (`{key}`).
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -38,10 +47,22 @@ import { GroupLimit } from "toolfan"
 import { type Client, client } from "./connection.js"
 import type { Connection } from "./options.js"
 
+// KEYS: the leases, the marker (exists while Redis keeps its data), the
+// recovery flag (set for a lease time after Redis lost its data)
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], '1')
+  if ARGV[4] == '1' then
+    redis.call('SET', KEYS[3], '1', 'PX', ttl)
+  end
+end
+local recovering = redis.call('PTTL', KEYS[3])
+if recovering > 0 then
+  return recovering
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
@@ -57,6 +78,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], '1')
+  redis.call('SET', KEYS[3], '1', 'PX', ttl)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local lost = {}
 for i = 3, #ARGV do
@@ -79,14 +104,29 @@ return 0
 `
 
 interface LeaseCommands {
-  toolfanAcquire(key: string, id: string, max: number, ttl: number): Promise<number>
-  toolfanRenew(key: string, ttl: number, max: number, ...ids: Array<string>): Promise<Array<string>>
+  toolfanAcquire(
+    key: string,
+    marker: string,
+    recovering: string,
+    id: string,
+    max: number,
+    ttl: number,
+    seen: 0 | 1
+  ): Promise<number>
+  toolfanRenew(
+    key: string,
+    marker: string,
+    recovering: string,
+    ttl: number,
+    max: number,
+    ...ids: Array<string>
+  ): Promise<Array<string>>
   toolfanRelease(key: string, channel: string, id: string): Promise<number>
 }
 
 const define = (redis: Redis): Redis & LeaseCommands => {
-  redis.defineCommand("toolfanAcquire", { numberOfKeys: 1, lua: ACQUIRE })
-  redis.defineCommand("toolfanRenew", { numberOfKeys: 1, lua: RENEW })
+  redis.defineCommand("toolfanAcquire", { numberOfKeys: 3, lua: ACQUIRE })
+  redis.defineCommand("toolfanRenew", { numberOfKeys: 3, lua: RENEW })
   redis.defineCommand("toolfanRelease", { numberOfKeys: 2, lua: RELEASE })
   return redis as Redis & LeaseCommands
 }
@@ -96,6 +136,8 @@ export interface LeaseOptions {
   readonly description: string
   readonly connection: Connection
   readonly key: string
+  readonly marker: string
+  readonly recovering: string
   readonly channel: string
   readonly max: number
   readonly leaseMs: number
@@ -128,6 +170,8 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     const redis = define(main.redis)
     const prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
     let counter = 0
+    /** Whether this process has seen Redis with the limit's data (its marker): if it vanishes, Redis lost it. */
+    let seen: 0 | 1 = 0
     const held = new Map<string, Held>()
     const waiters: Array<() => void> = []
     let wakes = 0
@@ -137,9 +181,11 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
       if (waiter !== undefined) waiter()
       else wakes = Math.min(wakes + 1, o.max) // a waiter between two tries takes it
     })
-    // no offline queue: subscribe whenever the connection is (again) ready
+    // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
+    // been missed, so every waiter tries again at once
     subscriber.redis.on("ready", () => {
       subscriber.redis.subscribe(o.channel).catch(noop)
+      for (const waiter of waiters.splice(0)) waiter()
     })
 
     const unavailable = (reason: string, cause?: unknown) =>
@@ -185,7 +231,9 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
         const attempt: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(
           Clock.currentTimeMillis,
           (sentAt) =>
-            Effect.flatMap(call("when asked for a slot", () => redis.toolfanAcquire(o.key, id, o.max, o.leaseMs)), (r) => {
+            Effect.flatMap(call("when asked for a slot", () =>
+              redis.toolfanAcquire(o.key, o.marker, o.recovering, id, o.max, o.leaseMs, seen)), (r) => {
+              seen = 1
               if (r >= 0) return Effect.zipRight(wait(r), attempt)
               held.set(id, { validUntil: sentAt + o.leaseMs, revoke })
               return Effect.succeed<GroupLimit.Permit>({ release: () => release(id) })
@@ -202,7 +250,8 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
       const sentAt = yield* Clock.currentTimeMillis
       if (held.size > 0) {
         const ids = [...held.keys()]
-        const lost = yield* Effect.either(call("when renewing leases", () => redis.toolfanRenew(o.key, o.leaseMs, o.max, ...ids)))
+        const lost = yield* Effect.either(call("when renewing leases", () =>
+          redis.toolfanRenew(o.key, o.marker, o.recovering, o.leaseMs, o.max, ...ids)))
         if (lost._tag === "Right") {
           const gone = new Set(lost.right)
           for (const id of ids) {
