@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -22,6 +23,8 @@ class FakeStore {
   requests = 0
   readonly waiters: Array<() => void> = []
   readonly holders = new Set<{ revoke: (e: GroupLimit.GroupLimitUnavailable) => void; released: boolean }>()
+  /** Milliseconds (virtual) the store takes to answer a request. */
+  delay = 0
   constructor(readonly max: number) {}
 
   unavailable(): GroupLimit.GroupLimitUnavailable {
@@ -29,9 +32,14 @@ class FakeStore {
   }
 
   limit(onUnavailable: GroupLimit.OnUnavailable = "fail"): GroupLimit.GroupLimit {
+    // the contract: in "wait" mode the limiter keeps trying while its store is down
+    const patient = (ask: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable>) =>
+      onUnavailable === "wait" ? Effect.retry(ask, Schedule.spaced("5 millis")) : ask
     const limiter: GroupLimit.Limiter = {
-      acquire: (revoke) =>
-        Effect.async<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable>((resume) => {
+      acquire: (revoke) => patient(
+        Effect.zipRight(
+          this.delay > 0 ? Effect.sleep(this.delay) : Effect.void,
+          Effect.async<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable>((resume) => {
           this.requests++
           if (!this.available) return resume(Effect.fail(this.unavailable()))
           const grant = () => {
@@ -56,6 +64,7 @@ class FakeStore {
             if (i >= 0) this.waiters.splice(i, 1)
           })
         })
+        ))
     }
     return GroupLimit.make({
       description: "fake",
@@ -156,6 +165,52 @@ describe("GroupLimit", () => {
         // "other" ran while "flaky" waited out its backoff
         expect(probe.startOf("other0")).toBe(0)
         expect(store.used).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - a run nested in a task of a limited group lends it the permit and the task takes one back", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const s = yield* Scheduler.make({ groups: { search: store.limit() } })
+        const child = Task.make("child", Effect.as(Effect.sleep(100), "c"), { group: "search" })
+        const parent = Task.make(
+          "parent",
+          Effect.gen(function*() {
+            const [r] = yield* s.run([child]) // would deadlock if the parent kept its permit (max 1)
+            yield* Effect.sleep(50)
+            return r.value
+          }),
+          { group: "search" }
+        )
+        const [result] = yield* runFor(1000, s.run([parent]))
+        expect(result.value).toBe("c")
+        expect(store.peak).toBe(1)
+        expect(store.used).toBe(0)
+        expect(store.requests).toBe(3) // parent, child, parent again
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - a task that cannot take its permit back after a nested run is interrupted (\"fail\")", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const s = yield* Scheduler.make({ groups: { search: store.limit("fail") } })
+        let after = false
+        const child = Task.make("child", Effect.zipRight(
+          Effect.sleep(100),
+          Effect.sync(() => void (store.available = false))
+        ), { group: "search" })
+        const parent = Task.make(
+          "parent",
+          Effect.gen(function*() {
+            yield* s.run([child])
+            after = true
+          }),
+          { group: "search" }
+        )
+        const [result] = yield* runFor(1000, s.run([parent]))
+        expect(after).toBe(false)
+        expect(result.error?._tag).toBe("TaskFailed")
+        if (result.error?._tag === "TaskFailed") expect(GroupLimit.isGroupLimitUnavailable(result.error.error)).toBe(true)
+        expect(store.used).toBe(0)
+        expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
       }).pipe(Effect.scoped))
 
     it.effect("Scheduler - starts the limit with the scheduler and stops it with it", () =>
@@ -280,5 +335,83 @@ describe("GroupLimit", () => {
         thrown(() => GroupLimit.make({ description: "x", local: 1, onUnavailable: "hang" as never, start: Effect.never }))
       )).toBe(true)
     })
+  })
+
+  describe("properties", () => {
+    const arbitraries = {
+      tasks: FastCheck.array(
+        FastCheck.record({
+          ms: FastCheck.integer({ min: 1, max: 50 }),
+          priority: FastCheck.integer({ min: 0, max: 2 }),
+          grouped: FastCheck.boolean(),
+          fails: FastCheck.boolean()
+        }),
+        { minLength: 1, maxLength: 25 }
+      ),
+      max: FastCheck.integer({ min: 1, max: 3 }),
+      cap: FastCheck.integer({ min: 1, max: 4 }),
+      delay: FastCheck.integer({ min: 0, max: 20 }),
+      mode: FastCheck.constantFrom<GroupLimit.OnUnavailable>("fail", "wait"),
+      events: FastCheck.array(
+        FastCheck.record({
+          at: FastCheck.integer({ min: 0, max: 400 }),
+          kind: FastCheck.constantFrom("revoke", "down", "up")
+        }),
+        { maxLength: 6 }
+      )
+    }
+
+    it.effect.prop(
+      "with random grant delays, outages and lost permits: one result per task, no permit leaked, nobody left waiting",
+      arbitraries,
+      ({ cap, delay, events, max, mode, tasks }) =>
+        Effect.gen(function*() {
+          const store = new FakeStore(max)
+          store.delay = delay
+          const s = yield* Scheduler.make({ maxConcurrency: cap, groups: { search: store.limit(mode) } })
+          const fiber = yield* Effect.fork(s.run(tasks.map((t, i) =>
+            Task.make(
+              `t${i}`,
+              Effect.zipRight(Effect.sleep(t.ms), t.fails ? Effect.fail("planned") : Effect.succeed(i)),
+              {
+                priority: t.priority,
+                retries: 1,
+                schedule: Schedule.spaced("10 millis"),
+                ...(t.grouped ? { group: "search" } : {})
+              }
+            )
+          )))
+          let now = 0
+          for (const e of [...events].sort((a, b) => a.at - b.at)) {
+            yield* TestClock.adjust(e.at - now)
+            now = e.at
+            if (e.kind === "revoke") store.revokeAll()
+            else store.available = e.kind === "up"
+          }
+          store.available = true
+          while (fiber.unsafePoll() === null) yield* TestClock.adjust(1000)
+          const results = yield* Fiber.join(fiber)
+          expect(results.map((r) => r.name)).toEqual(tasks.map((_, i) => `t${i}`))
+          results.forEach((r, i) => {
+            if (r.ok) return expect(r.value).toBe(i)
+            expect(r.error._tag).toBe("TaskFailed")
+            if (r.error._tag !== "TaskFailed") return
+            if (GroupLimit.isGroupLimitUnavailable(r.error.error)) {
+              expect(mode).toBe("fail")
+              expect(tasks[i]!.grouped).toBe(true)
+            } else {
+              expect(r.error.error).toBe("planned")
+              expect(tasks[i]!.fails).toBe(true)
+            }
+          })
+          if (mode === "wait") results.forEach((r, i) => expect(r.ok).toBe(!tasks[i]!.fails))
+          expect(store.used).toBe(0)
+          expect(store.holders.size).toBe(0)
+          expect(store.waiters.length).toBe(0)
+          expect(store.peak).toBeLessThanOrEqual(max)
+          expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+        }).pipe(Effect.scoped),
+      { timeout: 30_000, fastCheck: { numRuns: 60 } }
+    )
   })
 })
