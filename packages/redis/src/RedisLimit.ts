@@ -112,9 +112,19 @@ const rateKeys: ReadonlySet<string> = new Set([
 ])
 const modes = ["fail", "wait"] as const
 
-const checkKeys = (where: string, o: Record<string, unknown>, known: ReadonlySet<string>): void => {
+/** Checks what both limits take: the object, no unknown option, `key` and the {@link RedisOptions}. */
+const common = (where: string, options: unknown, known: ReadonlySet<string>) => {
+  const o = validate.record(where, options)
   for (const key of Object.keys(o)) {
     if (!known.has(key)) validate.invalid(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option)`, key, "type")
+  }
+  return {
+    o,
+    key: validate.string(where, "key", o.key),
+    connection: validate.connection(where, o.redis),
+    prefix: o.prefix === undefined ? "toolfan:" : validate.string(where, "prefix", o.prefix),
+    timeoutMs: validate.duration(where, "timeout", o.timeout, 1_000),
+    onUnavailable: validate.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
   }
 }
 
@@ -134,19 +144,14 @@ const checkKeys = (where: string, o: Record<string, unknown>, known: ReadonlySet
  */
 export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit => {
   const where = "RedisLimit.concurrency"
-  const o = validate.record(where, options)
-  checkKeys(where, o, concurrencyKeys)
-  const key = validate.string(where, "key", o.key)
+  const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, concurrencyKeys)
   const max = validate.integer(where, "max", o.max, 1)
   const leaseMs = validate.duration(where, "leaseTime", o.leaseTime, 10_000)
-  const timeoutMs = validate.duration(where, "timeout", o.timeout, 1_000)
-  const onUnavailable = validate.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
-  const prefix = o.prefix === undefined ? "toolfan:" : validate.string(where, "prefix", o.prefix)
   if (leaseMs < 100) validate.invalid(where, "leaseTime", "at least 100 milliseconds", o.leaseTime, "range")
   const description = `redis concurrency "${key}" (max ${max})`
   const settings: lease.LeaseOptions = {
     description,
-    connection: validate.connection(where, o.redis),
+    connection,
     key: `${prefix}concurrency:{${key}}`,
     marker: `${prefix}concurrency:{${key}}:marker`,
     recovering: `${prefix}concurrency:{${key}}:recovering`,
@@ -174,20 +179,15 @@ export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit 
  */
 export const rate = (options: RateOptions): GroupLimit.GroupLimit => {
   const where = "RedisLimit.rate"
-  const o = validate.record(where, options)
-  checkKeys(where, o, rateKeys)
-  const key = validate.string(where, "key", o.key)
+  const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, rateKeys)
   const limit = validate.integer(where, "limit", o.limit, 1)
   if (o.window === undefined) validate.invalid(where, "window", "a positive duration", o.window, "type")
   const windowMs = validate.duration(where, "window", o.window, 0)
   const algorithm = validate.oneOf(where, "algorithm", o.algorithm, ["fixed-window", "token-bucket"] as const, "fixed-window")
-  const timeoutMs = validate.duration(where, "timeout", o.timeout, 1_000)
-  const onUnavailable = validate.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
-  const prefix = o.prefix === undefined ? "toolfan:" : validate.string(where, "prefix", o.prefix)
   const description = `redis rate "${key}" (${limit} per ${windowMs} ms)`
   const settings: rateLimit.RateOptions = {
     description,
-    connection: validate.connection(where, o.redis),
+    connection,
     prefix: `${prefix}rate:`,
     key,
     limit,

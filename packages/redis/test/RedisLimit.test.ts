@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { Redis } from "ioredis"
-import { GroupLimit, InvalidOption, Scheduler, Task } from "toolfan"
+import { GroupLimit, Scheduler, Task } from "toolfan"
+import { thrown } from "../../toolfan/test/utils.js"
 import { RedisLimit } from "../src/index.js"
 import { available, freePort, RedisServer } from "./server.js"
 
@@ -35,15 +36,6 @@ class Recorder {
   }
 }
 
-const thrown = (f: () => unknown): InvalidOption.InvalidOption => {
-  try {
-    f()
-  } catch (e) {
-    if (InvalidOption.isInvalidOption(e)) return e
-    throw e
-  }
-  throw new Error("expected an InvalidOption")
-}
 
 describe.skipIf(!available)("RedisLimit", () => {
   let server: RedisServer
