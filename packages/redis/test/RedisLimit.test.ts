@@ -124,6 +124,19 @@ describe.skipIf(!available)("RedisLimit", () => {
         expect(rec.spans.map((s) => s.name)).toEqual(["free"])
       }).pipe(Effect.scoped))
 
+    it.live("\"fail\": once Redis has been unreachable for a whole timeout, later tasks fail at once instead of each waiting it out", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(() => freePort())
+        const s = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key: "x", max: 2, redis: `redis://127.0.0.1:${port}`, timeout: 300 }) }
+        })
+        const started = performance.now()
+        // 40 tasks, 2 asking at a time: waiting 300 ms each would take 20 × 300 ms = 6 s
+        const results = yield* s.run(Array.from({ length: 40 }, (_, i) => Task.make(`t${i}`, Effect.void, { group: "search" })))
+        expect(results.every((r) => r.error?._tag === "TaskFailed")).toBe(true)
+        expect(performance.now() - started).toBeLessThan(2000)
+      }).pipe(Effect.scoped))
+
     it.live("\"wait\": tasks wait while Redis is down and run once it is up", () =>
       Effect.gen(function*() {
         const late = yield* Effect.promise(() => RedisServer.start())
