@@ -86,14 +86,17 @@ describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
     server = await RedisServer.start()
     const admin = new Redis(server.port, "127.0.0.1")
     const lease = 1000
-    workers = start(4, "kill", 200, 30, lease, "fail")
-    const [victim, ...others] = workers as [Worker, ...Array<Worker>]
-    await until(() => victim.spans.length >= 10, 20_000)
+    // the victim's tasks are long, so once it holds a slot it still holds it when killed (with short tasks it may
+    // be between tasks, holding none, at the instant of the kill)
+    const victim = new Worker([server.url, "kill", 8, 200, 5000, lease, "fail"])
+    const others = start(3, "kill", 200, 30, lease, "fail")
+    workers = [victim, ...others]
+    const heldByVictim = async () =>
+      (await admin.zrange("toolfan:concurrency:{kill}", 0, -1)).filter((id) => id.startsWith(`${victim.pid}-`)).length
+    await until(async () => (await heldByVictim()) > 0, 20_000)
     const killedAt = Date.now()
     victim.kill()
     await victim.exited
-    const heldByVictim = async () =>
-      (await admin.zrange("toolfan:concurrency:{kill}", 0, -1)).filter((id) => id.startsWith(`${victim.pid}-`)).length
     const held = await heldByVictim()
     await until(async () => (await heldByVictim()) === 0, 10_000)
     const recoveryMs = Date.now() - killedAt
