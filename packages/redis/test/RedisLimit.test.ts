@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { Redis } from "ioredis"
 import { GroupLimit, Scheduler, Task } from "toolfan"
 import { thrown } from "../../toolfan/test/utils.js"
@@ -101,6 +102,29 @@ describe.skipIf(!available)("RedisLimit", () => {
         expect(waited).toBeGreaterThan(600)
         expect(waited).toBeLessThan(3000)
       }).pipe(Effect.scoped))
+
+    it.live("when its pub/sub connection comes back, every waiter asks again at once (releases may have been missed)", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const zset = `toolfan:concurrency:{${key}}`
+        const rec = new Recorder()
+        // a long lease: without that wake, the waiter would next ask after a quarter lease (15 s)
+        const s = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key, max: 1, redis: server.url, leaseTime: "60 seconds" }) }
+        })
+        // the only slot is held by another process for the next minute
+        const [seconds] = yield* Effect.promise(() => admin.time())
+        yield* Effect.promise(() => admin.zadd(zset, Number(seconds) * 1000 + 60_000, "other:1"))
+        const fiber = yield* Effect.fork(s.run([rec.task("waiter", 10)]))
+        yield* Effect.sleep(300) // the waiter has asked, and waits
+        // the slot is freed with no message (as if released while the connection was down), and the connection drops
+        yield* Effect.promise(() => admin.zrem(zset, "other:1"))
+        const dropped = performance.now()
+        yield* Effect.promise(() => admin.client("KILL", "TYPE", "pubsub"))
+        const [r] = yield* Fiber.join(fiber)
+        expect(r.ok).toBe(true)
+        expect(rec.span("waiter").start - dropped).toBeLessThan(3000)
+      }).pipe(Effect.scoped), 20_000)
   })
 
   describe("unavailable", () => {

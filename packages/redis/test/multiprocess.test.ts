@@ -62,12 +62,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
   let server: RedisServer | undefined
   let workers: Array<Worker> = []
+  let admins: Array<Redis> = []
   afterEach(async () => {
     for (const w of workers) w.kill()
     workers = []
+    // closed here too, so that a failed test leaves no client reconnecting to a stopped server
+    for (const a of admins) a.disconnect()
+    admins = []
     await server?.stop()
     server = undefined
   })
+  /** A client for the test's own reads, closed after the test. */
+  const adminClient = (port: number): Redis => {
+    const admin = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 0 })
+    admin.on("error", () => {})
+    admins.push(admin)
+    return admin
+  }
   const start = (n: number, key: string, count: number, ms: number, lease: number, mode: "fail" | "wait") =>
     Array.from({ length: n }, () => new Worker([server!.url, key, 8, count, ms, lease, mode]))
 
@@ -84,7 +95,7 @@ describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
 
   it("kill -9 of one worker mid-run: the others finish, and its slots come back within the lease time", async () => {
     server = await RedisServer.start()
-    const admin = new Redis(server.port, "127.0.0.1")
+    const admin = adminClient(server.port)
     const lease = 1000
     // the victim's tasks are long, so once it holds a slot it still holds it when killed (with short tasks it may
     // be between tasks, holding none, at the instant of the kill)
@@ -107,7 +118,6 @@ describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
     expect(codes).toEqual([0, 0, 0])
     expect(others.map((w) => w.summary?.ok)).toEqual([200, 200, 200])
     expect(peak(workers.flatMap((w) => w.spans))).toBeLessThanOrEqual(8)
-    admin.disconnect()
   }, 60_000)
 
   it("\"wait\": Redis stopped mid-run and restarted — nothing hangs, the cap holds, every task completes", async () => {
@@ -130,8 +140,7 @@ describe.skipIf(!available)("RedisLimit.concurrency across processes", () => {
 
   it("\"wait\": Redis killed mid-run and restarted EMPTY (its data lost) — the holders put their leases back, the cap holds", async () => {
     server = await RedisServer.start()
-    const admin = new Redis(server.port, "127.0.0.1", { maxRetriesPerRequest: 0 })
-    admin.on("error", () => {})
+    const admin = adminClient(server.port)
     // long tasks: the first 8 are still running when Redis comes back empty, so the 8 waiting tasks, if given
     // leases at once, would run beside them
     workers = start(4, "lost", 4, 2000, 6000, "wait")
