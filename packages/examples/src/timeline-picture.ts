@@ -13,12 +13,11 @@
  *
  * The PNG is a screenshot taken by headless Chromium, when there is one.
  */
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Timeline } from "toolfan"
+import { findChromium, headless } from "./chromium.js"
 
 /** The title of the picture. */
 export const title = "One agent step: 9 tool calls, maxConcurrency 8, groups { web: 2, travel: 2, llm: 1 }"
@@ -70,35 +69,20 @@ const main = (): void => {
   const svg = pictureSvg()
   fs.writeFileSync(svgPath, svg)
   console.log(`wrote ${svgPath}`)
-  const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((file) => fs.existsSync(file))
+  const chromium = findChromium()
   if (chromium === undefined) {
-    console.log("no chromium at /usr/bin/chromium: docs/timeline.png not made")
+    console.log("no chromium found: docs/timeline.png not made")
     return
   }
   const [width, height] = [/ width="([\d.]+)"/, / height="([\d.]+)"/].map((re) => Math.ceil(Number(re.exec(svg)?.[1])))
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "toolfan-picture-"))
   const png = svgPath.replace(/\.svg$/, ".png")
-  try {
-    execFileSync(chromium, [
-      "--headless=new",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--hide-scrollbars",
-      "--force-device-scale-factor=2",
-      `--user-data-dir=${profile}`,
-      `--window-size=${width},${height}`,
-      `--screenshot=${png}`,
-      pathToFileURL(svgPath).href
-    ], { stdio: ["ignore", "ignore", "ignore"], timeout: 60_000 })
-    console.log(`wrote ${png}`)
-  } finally {
-    fs.rmSync(profile, { recursive: true, force: true })
-  }
+  headless(chromium, [
+    "--hide-scrollbars",
+    "--force-device-scale-factor=2",
+    `--window-size=${width},${height}`,
+    `--screenshot=${png}`
+  ], pathToFileURL(svgPath).href)
+  console.log(`wrote ${png}`)
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) main()

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -8,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import { findChromium, headless } from "../../examples/src/chromium.js"
 import { Scheduler, Task, Timeline } from "../src/index.js"
 
 // ---------------------------------------------------------------------------
@@ -413,16 +413,7 @@ describe("Timeline", () => {
   // ---------------------------------------------------------------------------
 
   describe("in a browser", () => {
-    const chromium = ["/usr/bin/chromium", ...(process.env["PATH"] ?? "").split(path.delimiter).filter((d) => d !== "")
-      .flatMap((d) => [path.join(d, "chromium"), path.join(d, "chromium-browser")])]
-      .find((file) => {
-        try {
-          fs.accessSync(file, fs.constants.X_OK)
-          return true
-        } catch {
-          return false
-        }
-      })
+    const chromium = findChromium()
     const required = process.env["TOOLFAN_REQUIRE_CHROMIUM"] === "1"
     if (chromium === undefined && !required) {
       console.warn(
@@ -441,23 +432,7 @@ describe("Timeline", () => {
       try {
         const page = path.join(dir, "timeline.html")
         fs.writeFileSync(page, html)
-        const flags = [
-          "--headless=new",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          `--user-data-dir=${path.join(dir, "profile")}`
-        ]
-        const stdout = execFileSync(chromium, [...flags, ...args.map((a) => a.replace("{dir}", dir)), pathToFileURL(page).href], {
-          encoding: "utf8",
-          timeout: 60_000,
-          maxBuffer: 64 * 1024 * 1024,
-          stdio: ["ignore", "pipe", "pipe"]
-        })
+        const stdout = headless(chromium, args.map((a) => a.replace("{dir}", dir)), pathToFileURL(page).href)
         run(stdout, dir)
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
