@@ -85,7 +85,13 @@ export interface RateOptions extends RedisOptions {
   readonly key: string
   /** Attempts that may start per window across all processes: an integer ≥ 1. */
   readonly limit: number
-  /** The window, e.g. `"1 second"`. */
+  /**
+   * The window, e.g. `"1 second"`. With `"fixed-window"`, Redis counts in
+   * whole milliseconds per attempt (`window / limit`): the window is rounded
+   * up to the next multiple of `limit` milliseconds (3 per 1000 ms runs as
+   * 3 per 1002 ms, never faster than asked), and a window shorter than
+   * `limit` milliseconds (more than one attempt per millisecond) is refused.
+   */
   readonly window: Duration.DurationInput
   /** `@effect/experimental`'s algorithms. Default: `"fixed-window"`. */
   readonly algorithm?: "fixed-window" | "token-bucket" | undefined
@@ -146,7 +152,8 @@ export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit 
   const where = "RedisLimit.concurrency"
   const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, concurrencyKeys)
   const max = validate.integer(where, "max", o.max, 1)
-  const leaseMs = validate.duration(where, "leaseTime", o.leaseTime, 10_000)
+  // whole milliseconds: Redis expiries (PEXPIRE) take integers
+  const leaseMs = Math.ceil(validate.duration(where, "leaseTime", o.leaseTime, 10_000))
   if (leaseMs < 100) validate.invalid(where, "leaseTime", "at least 100 milliseconds", o.leaseTime, "range")
   const description = `redis concurrency "${key}" (max ${max})`
   const settings: lease.LeaseOptions = {
@@ -165,13 +172,41 @@ export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit 
 }
 
 /**
+ * The fixed window's store sets key expiries (`PX`) of `window / limit` ms per
+ * attempt, which Redis takes in whole milliseconds only: the window rounded up
+ * to a multiple of `limit` ms. Under one millisecond per attempt is refused.
+ * (The tolerance absorbs float noise such as `1.1 * 1000`.)
+ */
+const wholeMillisPerAttempt = (where: string, window: unknown, ms: number, limit: number): number => {
+  const perAttempt = ms / limit
+  if (perAttempt < 1 - 1e-9) {
+    validate.invalid(
+      where,
+      "window",
+      `at least ${limit} milliseconds with "fixed-window" (Redis counts in whole milliseconds: one attempt per millisecond at most)`,
+      window,
+      "range"
+    )
+  }
+  return Math.ceil(perAttempt - 1e-9) * limit
+}
+
+/**
  * A rate limit shared by every process using the same Redis and `key`: at
  * most `limit` attempts of the group start per `window` across all of them.
  * Built on `@effect/experimental`'s `RateLimiter` and its Redis store: each
  * attempt reserves its turn with one call and waits for it holding no slot.
  * Per process, at most `limit` tasks hold a reservation at once.
  *
- * Throws `InvalidOption` if an option is invalid; nothing connects until a
+ * With `"fixed-window"` (the default) the window is rounded up to a whole
+ * number of milliseconds per attempt (see `window` in {@link RateOptions}); the
+ * limit's `description` gives the window it runs with. A command that Redis
+ * answers with an error (it is reachable but refuses it) fails the attempt
+ * with `GroupLimitUnavailable` in both `onUnavailable` modes: it is not
+ * retried.
+ *
+ * Throws `InvalidOption` if an option is invalid, or if the window is shorter
+ * than `limit` milliseconds with `"fixed-window"`; nothing connects until a
  * scheduler starts it.
  *
  * @since 0.1.0
@@ -182,9 +217,11 @@ export const rate = (options: RateOptions): GroupLimit.GroupLimit => {
   const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, rateKeys)
   const limit = validate.integer(where, "limit", o.limit, 1)
   if (o.window === undefined) validate.invalid(where, "window", "a positive duration", o.window, "type")
-  const windowMs = validate.duration(where, "window", o.window, 0)
+  const asked = validate.duration(where, "window", o.window, 0)
   const algorithm = validate.oneOf(where, "algorithm", o.algorithm, ["fixed-window", "token-bucket"] as const, "fixed-window")
-  const description = `redis rate "${key}" (${limit} per ${windowMs} ms)`
+  const windowMs = algorithm === "fixed-window" ? wholeMillisPerAttempt(where, o.window, asked, limit) : asked
+  const rounded = windowMs > asked ? `: ${asked} ms rounded up to whole milliseconds per attempt` : ""
+  const description = `redis rate "${key}" (${limit} per ${windowMs} ms${rounded})`
   const settings: rateLimit.RateOptions = {
     description,
     connection,

@@ -1,3 +1,4 @@
+import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -37,6 +38,33 @@ class Recorder {
   }
 }
 
+
+/** A TCP proxy to Redis that can go silent: it keeps the connections open and passes nothing on (a partition). */
+class Blackhole {
+  silent = false
+  private readonly sockets: Array<net.Socket> = []
+  private constructor(private readonly server: net.Server, readonly port: number) {}
+  static async start(target: number): Promise<Blackhole> {
+    let proxy: Blackhole | undefined
+    const server = net.createServer((client) => {
+      const upstream = net.connect(target, "127.0.0.1")
+      proxy!.sockets.push(client, upstream)
+      client.on("data", (d) => proxy!.silent || upstream.write(d))
+      upstream.on("data", (d) => proxy!.silent || client.write(d))
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        a.on("error", () => {})
+        a.on("close", () => b.destroy())
+      }
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    proxy = new Blackhole(server, (server.address() as net.AddressInfo).port)
+    return proxy
+  }
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+}
 
 describe.skipIf(!available)("RedisLimit", () => {
   let server: RedisServer
@@ -208,6 +236,100 @@ describe.skipIf(!available)("RedisLimit", () => {
         expect(interruptedAfter).toBeGreaterThan(0)
         expect(interruptedAfter).toBeLessThan(800)
         yield* Effect.promise(() => own.stop())
+      }).pipe(Effect.scoped))
+  })
+
+  describe("concurrency, edge cases", () => {
+    it.live("a Redis that stops answering with the connection open (a partition): the holder gives up before the lease expires", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const proxy = yield* Effect.acquireRelease(Effect.promise(() => Blackhole.start(server.port)), (p) => Effect.promise(() => p.close()))
+        const rec = new Recorder()
+        let interruptedAt = -1
+        // A talks to Redis through the proxy; the default timeout (1 s) is longer than a quarter lease, so a renewal
+        // call hangs longer than the time between two renewals
+        const limit = (port: number) => RedisLimit.concurrency({ key, max: 1, leaseTime: 1000, redis: `redis://127.0.0.1:${port}` })
+        const a = yield* Scheduler.make({ groups: { search: limit(proxy.port) } })
+        const b = yield* Scheduler.make({ groups: { search: limit(server.port) } })
+        const long = Task.make(
+          "A",
+          Effect.sleep(10_000).pipe(Effect.onInterrupt(() => Effect.sync(() => interruptedAt = performance.now()))),
+          { group: "search" }
+        )
+        const fa = yield* Effect.fork(a.run([long]))
+        yield* Effect.sleep(400)
+        proxy.silent = true
+        const [rb] = yield* b.run([rec.task("B", 10)])
+        const [ra] = yield* Fiber.join(fa)
+        expect(rb.ok).toBe(true)
+        expect(ra.error?._tag).toBe("TaskFailed")
+        expect(interruptedAt).toBeGreaterThan(0)
+        // A stopped before B started: never two at once
+        expect(rec.span("B").start).toBeGreaterThan(interruptedAt)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("Redis losing its data: a scheduler started afterwards in the same process waits for the recovery too", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const rec = new Recorder()
+        const limit = () => RedisLimit.concurrency({ key, max: 2, leaseTime: 2000, redis: server.url, onUnavailable: "wait" })
+        const a = yield* Scheduler.make({ groups: { search: limit() } })
+        const fa = yield* Effect.fork(a.run([rec.task("A1", 2500), rec.task("A2", 2500)]))
+        yield* Effect.sleep(300)
+        yield* Effect.promise(() => admin.del(`toolfan:concurrency:{${key}}`, `toolfan:concurrency:{${key}}:marker`))
+        // e.g. one scheduler per request: it never had an answer from Redis itself
+        const c = yield* Scheduler.make({ groups: { search: limit() } })
+        const rc = yield* c.run([rec.task("C1", 100), rec.task("C2", 100)])
+        const ra = yield* Fiber.join(fa)
+        expect([...ra, ...rc].map((r) => r.ok)).toEqual([true, true, true, true])
+        expect(rec.peak).toBe(2)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("processes with different lease times: a short one never cuts the leases of a long one short", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        const zset = `toolfan:concurrency:{${key}}`
+        const rec = new Recorder()
+        const long = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key, max: 2, leaseTime: "60 seconds", redis: server.url }) }
+        })
+        const short = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key, max: 2, leaseTime: "500 millis", redis: server.url }) }
+        })
+        const fa = yield* Effect.fork(long.run([rec.task("long", 2000)]))
+        yield* Effect.sleep(100)
+        yield* short.run([rec.task("short", 10)])
+        yield* Effect.sleep(800) // longer than the short lease time, with no calls meanwhile
+        expect(yield* Effect.promise(() => admin.zcard(zset))).toBe(1) // the long lease is still there
+        const rs = yield* short.run([rec.task("s1", 300), rec.task("s2", 300)])
+        const [ra] = yield* Fiber.join(fa)
+        expect([ra, ...rs].every((r) => r.ok)).toBe(true)
+        expect(rec.peak).toBe(2)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("a lease time in fractions of a millisecond works (rounded up for Redis)", () =>
+      Effect.gen(function*() {
+        const rec = new Recorder()
+        const s = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key: freshKey(), max: 1, leaseTime: 1500.5, redis: server.url }) }
+        })
+        const results = yield* s.run([rec.task("a", 10), rec.task("b", 10)])
+        expect(results.map((r) => r.ok)).toEqual([true, true])
+      }).pipe(Effect.scoped))
+
+    it.live("\"wait\": a command Redis refuses (the key holds another type) fails the task at once instead of retrying forever", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        yield* Effect.promise(() => admin.set(`toolfan:concurrency:{${key}}`, "not a sorted set"))
+        const s = yield* Scheduler.make({
+          groups: { search: RedisLimit.concurrency({ key, max: 1, redis: server.url, onUnavailable: "wait" }) }
+        })
+        const [r] = yield* s.run([Task.make("t", Effect.void, { group: "search" })], { deadline: "5 seconds" })
+        expect(r.error?._tag).toBe("TaskFailed")
+        if (r.error?._tag === "TaskFailed") {
+          expect(String(r.error.error.message)).toContain("redis refused the command")
+          expect(String(r.error.error.message)).toContain("WRONGTYPE")
+        }
       }).pipe(Effect.scoped))
   })
 

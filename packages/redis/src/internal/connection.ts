@@ -8,6 +8,7 @@
  * timeout of outage fail at once.
  */
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import type { Connection } from "./options.js"
@@ -24,6 +25,22 @@ export interface Client {
 }
 
 const noop = (): void => {}
+
+/** In `"wait"` mode, how often to ask again while Redis is unreachable. @internal */
+export const reconnecting = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
+
+/** Error replies that mean Redis is busy or not ready yet (loading its data, failing over): asking again may work. */
+const transient = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/
+
+/**
+ * Whether `cause` is Redis answering the command with an error (ioredis'
+ * `ReplyError`: a script error, a key of the wrong type): Redis is reachable,
+ * and asking again would get the same answer, so `"wait"` does not retry it.
+ * (By name, so that it does not depend on which copy of ioredis is loaded.)
+ * @internal
+ */
+export const refused = (cause: unknown): boolean =>
+  cause instanceof Error && cause.name === "ReplyError" && !transient.test(cause.message)
 
 /** A client that lives as long as the scope (closed with QUIT, or dropped if Redis does not answer). @internal */
 export const client = (connection: Connection, timeoutMs: number): Effect.Effect<Client, never, Scope.Scope> =>

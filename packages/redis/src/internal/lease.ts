@@ -12,8 +12,10 @@
  *   next script call drops them. Nothing has to notice the crash.
  * - **Renewal**: each process renews all the leases it holds with one script
  *   call every quarter of the lease time. A lease that has not been renewed
- *   for half the lease time (two renewals failed: Redis unreachable) is given
- *   up by its holder: the scheduler interrupts the attempt, well before Redis
+ *   for half the lease time (renewals failed or hang: Redis unreachable or
+ *   silent) is given up by its holder — checked every eighth of a lease, apart
+ *   from the renewal calls, so a hanging call does not delay it: the scheduler
+ *   interrupts the attempt at least three eighths of a lease before Redis
  *   could hand the slot to someone else. So the cap holds even when Redis is
  *   unreachable, and after it comes back.
  * - **Waiters**: a release publishes on a channel; each process listens with
@@ -34,8 +36,10 @@
  *   leases were lost, and sets a recovery flag for one lease time, during
  *   which no new lease is granted while the holders put theirs back (a renewal
  *   re-adds a missing lease while there is room). After one lease time every
- *   holder from before has renewed or given its lease up. Only a process that
- *   never saw the marker (started during that window) cannot tell.
+ *   holder from before has renewed or given its lease up. Whether the marker
+ *   was seen is kept per process (any of its schedulers), so only a process
+ *   that never had an answer for that key before the loss cannot tell.
+ * - **Mixed lease times**: the set's expiry is only ever extended.
  * - **Redis Cluster**: all keys of a limit share a hash tag (`{key}`).
  */
 import * as Clock from "effect/Clock"
@@ -44,11 +48,13 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import { GroupLimit } from "toolfan"
-import { type Client, client } from "./connection.js"
+import { type Client, client, reconnecting, refused } from "./connection.js"
 import type { Connection } from "./options.js"
 
 // KEYS: the leases, the marker (exists while Redis keeps its data), the
-// recovery flag (set for a lease time after Redis lost its data)
+// recovery flag (set for a lease time after Redis lost its data). The set's
+// expiry is only ever extended: processes sharing a key may use different
+// lease times, and a shorter one must not cut the others' leases short.
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -66,7 +72,9 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  if redis.call('PTTL', KEYS[1]) < ttl then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
   return -1
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -92,7 +100,9 @@ for i = 3, #ARGV do
     table.insert(lost, id)
   end
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
 return lost
 `
 
@@ -152,15 +162,19 @@ interface Held {
 }
 
 const noop = (): void => {}
-let processId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
 
-/** Used by tests that run "several processes" in one. @internal */
-export const setProcessId = (id: string): void => {
-  processId = id
-}
+/**
+ * The markers this process has seen in Redis (after any answered call, the
+ * marker exists). Kept per process, not per scheduler: a scheduler started
+ * after Redis lost its data must still tell that it did, or it would take
+ * slots at once beside the holders of the other schedulers of this process.
+ * Keyed by the marker's name alone: the same key on two Redis servers at
+ * worst costs the second one a needless recovery pause, never the cap.
+ */
+const seenMarkers = new Set<string>()
 
-/** In `"wait"` mode, how often to try again while Redis is unreachable. */
-const reconnecting = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
+const processId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
+
 
 /** Starts the shared cap for one scheduler: two connections and the renewal fiber. @internal */
 export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never, Scope.Scope> =>
@@ -170,8 +184,6 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     const redis = define(main.redis)
     const prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
     let counter = 0
-    /** Whether this process has seen Redis with the limit's data (its marker): if it vanishes, Redis lost it. */
-    let seen: 0 | 1 = 0
     const held = new Map<string, Held>()
     const waiters: Array<() => void> = []
     let wakes = 0
@@ -198,7 +210,10 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     const call = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, GroupLimit.GroupLimitUnavailable> =>
       Effect.tryPromise({
         try: () => main.ready().then(f),
-        catch: (cause) => unavailable(`redis did not answer ${what} within ${o.timeoutMs} ms`, cause)
+        catch: (cause) =>
+          refused(cause)
+            ? unavailable(`redis refused the command ${what}: ${(cause as Error).message}`, cause)
+            : unavailable(`redis did not answer ${what} within ${o.timeoutMs} ms`, cause)
       })
 
     const release = (id: string): void => {
@@ -232,49 +247,55 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
           Clock.currentTimeMillis,
           (sentAt) =>
             Effect.flatMap(call("when asked for a slot", () =>
-              redis.toolfanAcquire(o.key, o.marker, o.recovering, id, o.max, o.leaseMs, seen)), (r) => {
-              seen = 1
+              redis.toolfanAcquire(o.key, o.marker, o.recovering, id, o.max, o.leaseMs, seenMarkers.has(o.marker) ? 1 : 0)), (r) => {
+              seenMarkers.add(o.marker)
               if (r >= 0) return Effect.zipRight(wait(r), attempt)
               held.set(id, { validUntil: sentAt + o.leaseMs, revoke })
               return Effect.succeed<GroupLimit.Permit>({ release: () => release(id) })
             })
         )
-        const patient = o.onUnavailable === "wait" ? Effect.retry(attempt, reconnecting) : attempt
+        // an error reply (e.g. the key holds another type) will not go away by asking again
+        const patient = o.onUnavailable === "wait"
+          ? Effect.retry(attempt, { schedule: reconnecting, while: (e) => !refused(e.cause) })
+          : attempt
         // given up (interrupted or failed): a lease the script may have added is released
         return Effect.onExit(patient, (exit) => exit._tag === "Failure" ? Effect.sync(() => release(id)) : Effect.void)
       })
 
-    // renewal: every quarter lease; a lease not renewed for half the lease time is given up
+    // renewal: every quarter lease
     const every = o.leaseMs / 4
     const renew = Effect.gen(function*() {
+      if (held.size === 0) return
       const sentAt = yield* Clock.currentTimeMillis
-      if (held.size > 0) {
-        const ids = [...held.keys()]
-        const lost = yield* Effect.either(call("when renewing leases", () =>
-          redis.toolfanRenew(o.key, o.marker, o.recovering, o.leaseMs, o.max, ...ids)))
-        if (lost._tag === "Right") {
-          const gone = new Set(lost.right)
-          for (const id of ids) {
-            const h = held.get(id)
-            if (h === undefined) continue
-            if (gone.has(id)) {
-              held.delete(id)
-              h.revoke(unavailable("its lease was taken by others while it could not be renewed"))
-            } else {
-              h.validUntil = sentAt + o.leaseMs
-            }
-          }
+      const ids = [...held.keys()]
+      const lost = yield* Effect.either(call("when renewing leases", () =>
+        redis.toolfanRenew(o.key, o.marker, o.recovering, o.leaseMs, o.max, ...ids)))
+      if (lost._tag === "Left") return
+      const gone = new Set(lost.right)
+      for (const id of ids) {
+        const h = held.get(id)
+        if (h === undefined) continue
+        if (gone.has(id)) {
+          held.delete(id)
+          h.revoke(unavailable("its lease was taken by others while it could not be renewed"))
+        } else {
+          h.validUntil = sentAt + o.leaseMs
         }
       }
-      const now = yield* Clock.currentTimeMillis
+    })
+    // a lease not renewed for half the lease time is given up. Checked on its own schedule, every eighth of a lease,
+    // not after each renewal: a renewal call can hang for up to twice the timeout (Redis silent, connection open),
+    // and the check must not wait for it, or the lease could expire in Redis while its holder still runs
+    const check = Effect.map(Clock.currentTimeMillis, (now) => {
       for (const [id, h] of held) {
-        if (h.validUntil - now < 2 * every) {
+        if (h.validUntil - now < o.leaseMs / 2) {
           held.delete(id)
           h.revoke(unavailable(`its lease could not be renewed for ${Math.round(o.leaseMs / 2)} ms`, main.lastError))
         }
       }
     })
     yield* Effect.forkScoped(Effect.repeat(renew, Schedule.spaced(every)))
+    yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(o.leaseMs / 8)))
     yield* Effect.addFinalizer(() =>
       Effect.promise(() =>
         Promise.all([...held.keys()].map((id) => redis.toolfanRelease(o.key, o.channel, id).catch(noop)))

@@ -2,16 +2,17 @@
  * A rate limit shared through Redis: `@effect/experimental`'s `RateLimiter`
  * with its Redis store (ioredis), in "delay" mode — each attempt reserves its
  * turn in the window with one script call and sleeps until then, holding no
- * slot. Only how Redis being unreachable is handled is ours.
+ * slot. Only how Redis being unreachable, or refusing a command, is handled
+ * is ours.
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { RedisOptions } from "ioredis"
 import { GroupLimit } from "toolfan"
+import { reconnecting, refused } from "./connection.js"
 import type { Connection } from "./options.js"
 
 /** @internal */
@@ -21,6 +22,7 @@ export interface RateOptions {
   readonly prefix: string
   readonly key: string
   readonly limit: number
+  /** For "fixed-window", a whole number of milliseconds per attempt (the store's script sets PX expiries of it). */
   readonly windowMs: number
   readonly algorithm: "fixed-window" | "token-bucket"
   readonly timeoutMs: number
@@ -28,7 +30,6 @@ export interface RateOptions {
 }
 
 const nothing: GroupLimit.Permit = { release: () => {} }
-const reconnecting = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
 
 const redisOptions = (connection: Connection, timeoutMs: number, prefix: string): RedisOptions & { prefix: string } => {
   const base: RedisOptions = typeof connection === "string" ? parseUrl(connection) : connection
@@ -73,11 +74,21 @@ export const start = (o: RateOptions): Effect.Effect<GroupLimit.Limiter, never, 
         onTimeout: () => new GroupLimit.GroupLimitUnavailable({ limit: o.description, reason: `redis did not answer within ${o.timeoutMs} ms` })
       }),
       Effect.catchTags({
-        RateLimiterError: (cause) =>
-          Effect.fail(new GroupLimit.GroupLimitUnavailable({ limit: o.description, reason: "redis did not answer", cause }))
+        // the store's RateLimitStoreError carries ioredis' error as its cause
+        RateLimiterError: (error) => {
+          const cause = "cause" in error ? error.cause : undefined
+          return Effect.fail(
+            refused(cause)
+              ? new GroupLimit.GroupLimitUnavailable({ limit: o.description, reason: "redis refused the command", cause })
+              : new GroupLimit.GroupLimitUnavailable({ limit: o.description, reason: "redis did not answer", cause: error })
+          )
+        }
       }),
       Effect.flatMap(({ delay }) => Duration.isZero(delay) ? Effect.succeed(nothing) : Effect.as(Effect.sleep(delay), nothing))
     )
-    const acquire = o.onUnavailable === "wait" ? Effect.retry(consume, reconnecting) : consume
+    // "wait" waits for Redis to be reachable, not for it to stop refusing a command: a refusal fails the attempt
+    const acquire = o.onUnavailable === "wait"
+      ? Effect.retry(consume, { schedule: reconnecting, while: (e) => !refused(e.cause) })
+      : consume
     return { acquire: () => acquire }
   })

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { Redis } from "ioredis"
+import { GroupLimit, Scheduler, Task } from "toolfan"
+import { thrown } from "../../toolfan/test/utils.js"
+import { RedisLimit } from "../src/index.js"
+import { available, RedisServer } from "./server.js"
+
+// RedisLimit.rate against a real redis-server, in real time (it.live).
+
+/** `count` tasks of group "llm" that record when (performance.now) each started. */
+const timed = (count: number) => {
+  const starts: Array<number> = []
+  const tasks = Array.from({ length: count }, (_, i) =>
+    Task.make(`t${i}`, Effect.sync(() => {
+      starts.push(performance.now())
+    }), { group: "llm" }))
+  return { starts, tasks }
+}
+
+/** How far (ms) a start measured in the test may be from where Redis placed it. */
+const jitter = 10
+
+/** The most starts that fall within any span of `ms` (a sliding window). */
+const busiest = (starts: ReadonlyArray<number>, ms: number): number => {
+  const sorted = [...starts].sort((a, b) => a - b)
+  let most = 0
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i
+    while (j < sorted.length && sorted[j]! - sorted[i]! < ms) j++
+    most = Math.max(most, j - i)
+  }
+  return most
+}
+
+describe("RedisLimit.rate options", () => {
+  it("fixed-window refuses more than one attempt per millisecond, naming window and its value", () => {
+    const error = thrown(() => RedisLimit.rate({ key: "s", limit: 10, window: 5 }))
+    expect(error.option).toBe("window")
+    expect(error.kind).toBe("range")
+    expect(error.value).toBe(5)
+    expect(error.message).toContain("whole milliseconds")
+    // token-bucket takes a fractional refill
+    expect(GroupLimit.isGroupLimit(RedisLimit.rate({ key: "s", limit: 10, window: 5, algorithm: "token-bucket" }))).toBe(
+      true
+    )
+  })
+
+  it("fixed-window rounds the window up to whole milliseconds per attempt, and says so", () => {
+    expect(RedisLimit.rate({ key: "s", limit: 3, window: 1000 }).description).toBe(
+      "redis rate \"s\" (3 per 1002 ms: 1000 ms rounded up to whole milliseconds per attempt)"
+    )
+    expect(RedisLimit.rate({ key: "s", limit: 4, window: "1 second" }).description).toBe("redis rate \"s\" (4 per 1000 ms)")
+  })
+})
+
+describe.skipIf(!available)("RedisLimit.rate", () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await RedisServer.start()
+  })
+  afterAll(() => server?.stop())
+  let n = 0
+  const freshKey = () => `rate${++n}`
+
+  /**
+   * Runs `count` tasks under a fresh fixed-window rate limit, and checks that
+   * all succeed, that no span of `window` sees more than `limit` starts, and
+   * that the last start is in its window. The starts are measured here, after
+   * the replies' latency and Node's timers (which may fire a ms or two early),
+   * not where Redis counts them: spans are checked less `jitter`.
+   */
+  const expectWindows = (limit: number, window: number, count: number) =>
+    Effect.gen(function*() {
+      const s = yield* Scheduler.make({ groups: { llm: RedisLimit.rate({ key: freshKey(), limit, window, redis: server.url }) } })
+      const { starts, tasks } = timed(count)
+      const results = yield* s.run(tasks)
+      expect(results.map((r) => r.error?.message)).toEqual(results.map(() => undefined))
+      expect(starts.length).toBe(count)
+      expect(busiest(starts, window - jitter)).toBe(limit)
+      const sorted = [...starts].sort((a, b) => a - b)
+      expect(sorted[count - 1]! - sorted[0]!).toBeGreaterThanOrEqual(Math.floor((count - 1) / limit) * window - jitter)
+    }).pipe(Effect.scoped)
+
+  it.live("fixed-window, 3 per 1000 ms: every task runs, and no 1000 ms span sees more than 3 starts", () =>
+    expectWindows(3, 1000, 7))
+
+  it.live("fixed-window with a fractional window works", () => expectWindows(2, 200.5, 4))
+
+  it.live("a command Redis refuses fails the task at once, in both modes: it is not \"unreachable\"", () =>
+    Effect.gen(function*() {
+      const key = freshKey()
+      // the store's key holds a hash: its script's GET fails with WRONGTYPE
+      const admin = yield* Effect.acquireRelease(
+        Effect.sync(() => new Redis(server.port, "127.0.0.1")),
+        (admin) => Effect.sync(() => admin.disconnect())
+      )
+      yield* Effect.promise(() => admin.hset(`toolfan:rate:${key}`, "x", "1"))
+      for (const onUnavailable of ["fail", "wait"] as const) {
+        const s = yield* Scheduler.make({
+          groups: { llm: RedisLimit.rate({ key, limit: 3, window: 1000, redis: server.url, onUnavailable }) }
+        })
+        const started = performance.now()
+        const [r] = yield* s.run([Task.make("t", Effect.void, { group: "llm" })]).pipe(
+          Effect.timeoutFail({ duration: 3000, onTimeout: () => new Error(`"${onUnavailable}": still retrying after 3 s`) })
+        )
+        expect(performance.now() - started).toBeLessThan(1000)
+        expect(r.error?._tag).toBe("TaskFailed")
+        if (r.error?._tag === "TaskFailed") {
+          const error = r.error.error
+          expect(GroupLimit.isGroupLimitUnavailable(error)).toBe(true)
+          if (GroupLimit.isGroupLimitUnavailable(error)) {
+            expect(error.reason).toContain("redis refused the command")
+            expect(String(error.cause)).toContain("WRONGTYPE")
+          }
+        }
+      }
+    }).pipe(Effect.scoped), 10_000)
+})
