@@ -13,7 +13,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import { RedisLimit } from "@toolfan/redis"
 import * as Effect from "effect/Effect"
-import { GroupLimit, Scheduler, Task } from "toolfan"
+import { GroupLimit, Scheduler, Task, type TaskResult } from "toolfan"
 import { measure, note, ratio, type Row, sleepMs, smoke, timeMs } from "../harness.js"
 
 const freePort = (): Promise<number> =>
@@ -51,7 +51,8 @@ export const run = async (): Promise<Array<Row>> => {
     const schedulerWith = (group: number | GroupLimit.GroupLimit) =>
       Scheduler.make({ maxConcurrency: 64, groups: { g: group } })
     const shared = () => RedisLimit.concurrency({ key: `bench${++round}`, max: CAP, redis: url })
-    const rate = () => RedisLimit.rate({ key: `bench${++round}`, limit: 1_000_000, window: "1 second", redis: url })
+    // 1 ms per attempt (fixed-window needs whole milliseconds per attempt): never reached by N tasks
+    const rate = () => RedisLimit.rate({ key: `bench${++round}`, limit: 1_000_000, window: "1000 seconds", redis: url })
     const noop = Array.from({ length: N }, (_, i) => Task.make(`t${i}`, Effect.void, { group: "g" }))
     const work = Array.from({ length: M }, (_, i) => Task.make(`w${i}`, Effect.sleep(MS), { group: "g" }))
     // a started scheduler per case; connecting is not part of the figure
@@ -60,7 +61,11 @@ export const run = async (): Promise<Array<Row>> => {
         Effect.runPromise(Effect.scoped(Effect.gen(function*() {
           const s = yield* schedulerWith(group())
           yield* s.run(tasks.slice(0, 8)) // connected and warm
-          const ms = yield* Effect.promise(() => timeMs(() => Effect.runPromise(s.run(tasks))))
+          let results: ReadonlyArray<TaskResult.TaskResult<unknown, never>> = []
+          const ms = yield* Effect.promise(() => timeMs(async () => results = await Effect.runPromise(s.run(tasks))))
+          // a figure of failed tasks would mean nothing
+          const failed = results.find((r) => !r.ok)
+          if (failed !== undefined) throw new Error(`redis bench: ${failed.error?.message}`)
           return unit === "us" ? (ms * 1000) / tasks.length : ms
         })))
     const cost = await measure({
