@@ -41,8 +41,10 @@ export interface RedisOptions {
   /** Prefix of the keys used in Redis. Default: `"toolfan:"`. */
   readonly prefix?: string | undefined
   /**
-   * How long a call to Redis may take (including waiting for the connection)
-   * before Redis counts as unreachable. Default: `"1 second"`.
+   * How long to wait for the connection, and then for an answer, before
+   * Redis counts as unreachable. For a shared cap, keep it well under half
+   * the `leaseTime`: a lease not renewed for that long is given up.
+   * Default: `"1 second"`.
    */
   readonly timeout?: Duration.DurationInput | undefined
   /**
