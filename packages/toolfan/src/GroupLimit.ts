@@ -83,7 +83,9 @@ export interface Limiter {
    * {@link GroupLimitUnavailable} when the limit cannot answer and its mode
    * is `"fail"` (in `"wait"` mode it keeps trying). Interrupting it gives up
    * the request. `revoke` is called, at most once, if the permit is lost
-   * before it is released.
+   * before it is released. A defect (or a throw instead of returning an
+   * Effect) fails only that task, as `TaskFailed` with a
+   * `GroupLimitUnavailable` whose `cause` is the defect.
    */
   readonly acquire: (revoke: (error: GroupLimitUnavailable) => void) => Effect.Effect<Permit, GroupLimitUnavailable>
 }
@@ -95,7 +97,10 @@ export interface Limiter {
  * @category models
  */
 export interface Permit {
-  /** Gives the permit back. Called once; must not throw or block. */
+  /**
+   * Gives the permit back. Called once; must not block. If it throws, the
+   * error is logged (`Effect.logError`) and the permit counts as given back.
+   */
   readonly release: () => void
 }
 

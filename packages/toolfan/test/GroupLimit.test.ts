@@ -3,6 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
@@ -291,6 +293,102 @@ describe("GroupLimit", () => {
         expect(store.waiters.length).toBe(0)
         expect(store.used).toBe(0)
         expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(Effect.scoped))
+  })
+
+  describe("edge cases", () => {
+    for (const maxConcurrency of [1, 10]) {
+      it.effect(`run() - a second nested run started while the task is taking its permit back ends cleanly (maxConcurrency ${maxConcurrency})`, () =>
+        Effect.gen(function*() {
+          const store = new FakeStore(4)
+          const s = yield* Scheduler.make({ maxConcurrency, groups: { search: store.limit() } })
+          // A's task makes the store slow, so that the parent's request to take its permit back after A (at 10 ms)
+          // is still pending when the parent starts B (at 30 ms) and when B ends (at 40 ms, the store fast again)
+          const a = Task.make("A", Effect.zipRight(Effect.sleep(10), Effect.sync(() => void (store.delay = 100))), { group: "search" })
+          const b = Task.make("B", Effect.sleep(10), { group: "search" })
+          const startB = Effect.zipRight(Effect.sync(() => void (store.delay = 0)), s.run([b]))
+          const parent = Task.make(
+            "parent",
+            Effect.all([s.run([a]), Effect.delay(startB, 30)], { concurrency: "unbounded" }),
+            { group: "search" }
+          )
+          const results = yield* runFor(1000, Effect.timeoutOption(s.run([parent]), 900))
+          expect(results._tag).toBe("Some") // not hung
+          if (results._tag === "Some") expect(results.value[0].ok).toBe(true)
+          // every slot, place and permit given back exactly once
+          expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+          expect(store.used).toBe(0)
+        }).pipe(Effect.scoped))
+    }
+
+    /** A custom limit of one place whose limiter is made by `make` around a working permit store. */
+    const custom = (acquire: (n: number) => Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable>) => {
+      let n = 0
+      return GroupLimit.make({
+        description: "custom",
+        local: 1,
+        start: Effect.succeed({ acquire: () => Effect.suspend(() => acquire(++n)) })
+      })
+    }
+
+    it.effect("run() - a custom limit whose acquire throws fails that task only, with GroupLimitUnavailable", () =>
+      Effect.gen(function*() {
+        let n = 0
+        const limit = GroupLimit.make({
+          description: "custom",
+          local: 1,
+          start: Effect.succeed({
+            // the second request throws instead of returning an Effect
+            acquire: () => {
+              if (++n === 2) throw new Error("boom")
+              return Effect.succeed({ release: () => {} })
+            }
+          })
+        })
+        const s = yield* Scheduler.make({ groups: { search: limit } })
+        const tasks = [
+          Task.make("a", Effect.as(Effect.sleep(10), "a"), { group: "search" }),
+          Task.make("b", Effect.succeed("b"), { group: "search" }),
+          Task.make("free", Effect.succeed("free"))
+        ]
+        const results = yield* runFor(1000, Effect.timeoutOption(s.run(tasks), 900))
+        expect(results._tag).toBe("Some")
+        if (results._tag === "Some") {
+          const [ra, rb, rfree] = results.value
+          expect(ra.value).toBe("a")
+          expect(rb.error?._tag).toBe("TaskFailed")
+          if (rb.error?._tag === "TaskFailed") expect(GroupLimit.isGroupLimitUnavailable(rb.error.error)).toBe(true)
+          expect(rfree.value).toBe("free")
+        }
+        expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - a permit whose release throws still gives the group's place back", () =>
+      Effect.gen(function*() {
+        // (the error is logged in the scheduler's context: silenced here)
+        const s = yield* Scheduler.make({
+          groups: { search: custom(() => Effect.succeed({ release: () => { throw new Error("release failed") } })) }
+        }).pipe(Logger.withMinimumLogLevel(LogLevel.None))
+        const tasks = ["a", "b", "c"].map((name) => Task.make(name, Effect.as(Effect.sleep(10), name), { group: "search" }))
+        const results = yield* runFor(1000, Effect.timeoutOption(s.run(tasks), 900))
+        expect(results._tag).toBe("Some")
+        if (results._tag === "Some") expect(results.value.map((r) => r.value)).toEqual(["a", "b", "c"])
+      }).pipe(Effect.scoped))
+
+    it.effect("run() - a task whose permit is revoked while it waits for a slot (\"wait\") counts its whole wait", () =>
+      Effect.gen(function*() {
+        const store = new FakeStore(1)
+        const s = yield* Scheduler.make({ maxConcurrency: 1, groups: { search: store.limit("wait") } })
+        const fiber = yield* Effect.fork(s.run([
+          Task.make("first", Effect.sleep(200)), // holds the only slot for 200 ms
+          Task.make("second", Effect.void, { group: "search" }) // has its permit, waits for the slot
+        ]))
+        yield* TestClock.adjust(100)
+        store.revokeAll() // second queues again (and asks again)
+        yield* advance(100, 3)
+        const [, second] = yield* Fiber.join(fiber)
+        expect(second.ok).toBe(true)
+        expect(second.waitMs).toBe(200)
       }).pipe(Effect.scoped))
   })
 

@@ -482,7 +482,7 @@ export class SchedulerImpl {
     if (hold !== undefined) {
       t.hold = undefined
       hold.released = true
-      hold.permit?.release()
+      if (hold.permit !== undefined) this.releasePermit(hold.permit)
     }
     const group = t.group!
     group.used--
@@ -519,9 +519,10 @@ export class SchedulerImpl {
   private acquire(t: Ticket, started: StartedLimit): void {
     t.state = State.Acquiring
     const hold: Hold = { ticket: t, permit: undefined, released: false }
+    // suspended: a custom limiter that throws instead of failing ends this request (see `acquired`), nothing else
     const fiber = Runtime.runFork(
       this.runtime,
-      started.limiter.acquire((error) => this.revoke(hold, started, error)),
+      Effect.suspend(() => started.limiter.acquire((error) => this.revoke(hold, started, error))),
       { immediate: false }
     )
     t.acquiring = fiber
@@ -538,7 +539,7 @@ export class SchedulerImpl {
     if (t.acquiring !== fiber) {
       // given up meanwhile (cancelled): hand back what was granted
       hold.released = true
-      if (Exit.isSuccess(exit)) exit.value.release()
+      if (Exit.isSuccess(exit)) this.releasePermit(exit.value)
       return
     }
     t.acquiring = undefined
@@ -599,9 +600,29 @@ export class SchedulerImpl {
     } else if (t.state === State.Queued) {
       this.pending--
       this.releaseGroup(t)
-      if (started.limit.onUnavailable === "wait" && !(t instanceof Reclaim)) this.enqueue(t, this.timer.now())
-      else this.lost(t, error)
+      if (started.limit.onUnavailable === "wait" && !(t instanceof Reclaim)) {
+        // it queues again: the wait so far still counts (enqueue starts a new one)
+        const now = this.timer.now()
+        ;(t as Job).waitMs += now - t.queuedAt
+        this.enqueue(t, now)
+      } else {
+        this.lost(t, error)
+      }
       this.pump(undefined)
+    }
+  }
+
+  /**
+   * Hands a permit back. A custom limit's `release` that throws must not keep
+   * the group's place or break the scheduler's bookkeeping: the error is
+   * logged (Effect's logger, in the scheduler's context) and the permit counts
+   * as given back.
+   */
+  private releasePermit(permit: GroupLimit.Permit): void {
+    try {
+      permit.release()
+    } catch (error) {
+      Runtime.runFork(this.runtime, Effect.logError("toolfan: a GroupLimit permit's release() threw", Cause.die(error)))
     }
   }
 
@@ -812,13 +833,18 @@ export class SchedulerImpl {
     if (ticket !== undefined) {
       // the attempt ended while waiting to take its lent slot back
       job.reclaim = undefined
-      if (ticket.state === State.Queued || ticket.state === State.GroupQueued || ticket.state === State.Acquiring) {
-        ticket.state = State.Done
-        this.drop(ticket)
-      }
-      ticket.done()
+      this.dropReclaim(ticket)
     }
     this.releaseSlot(job)
+  }
+
+  /** Gives up a reclaim still waiting in line; its nested run returns. */
+  private dropReclaim(ticket: Reclaim): void {
+    if (ticket.state === State.Queued || ticket.state === State.GroupQueued || ticket.state === State.Acquiring) {
+      ticket.state = State.Done
+      this.drop(ticket)
+    }
+    ticket.done()
   }
 
   private succeed(job: Job, value: unknown): void {
@@ -991,7 +1017,21 @@ export class SchedulerImpl {
   private lend(job: Job): void {
     // no pump here: the nested run's `start` pumps once its own tasks are
     // queued, so they compete for the lent slot by priority like everyone
-    if (job.lends++ === 0 && job.holdsSlot) this.releaseSlot(job)
+    if (job.lends++ !== 0) return
+    if (job.holdsSlot) {
+      this.releaseSlot(job)
+      return
+    }
+    // a nested run that ended is still waiting to take the slot back (its
+    // reclaim is queued or asking for a permit) while the task starts
+    // another: the slot stays lent, so that reclaim is given up and its run
+    // returns; the last nested run to end queues a new one. (Two reclaims of
+    // one job would each take a slot, and one would never be given back.)
+    const ticket = job.reclaim
+    if (ticket !== undefined) {
+      job.reclaim = undefined
+      this.dropReclaim(ticket)
+    }
   }
 
   /**
