@@ -20,6 +20,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
 import * as validate from "./internal/validate.js"
@@ -205,28 +206,39 @@ type Results<T extends ReadonlyArray<Task<any>>> = {
  */
 export class Scheduler {
   readonly #scope: Scope.CloseableScope
-  readonly #service: CoreScheduler.Service
+  #service: CoreScheduler.Service | undefined = undefined
+  /** Set while a group limit is still starting (e.g. connecting): runs wait for it. */
+  readonly #starting: Promise<CoreScheduler.Service> | undefined = undefined
 
   constructor(options?: SchedulerOptions | undefined) {
     const scope = Effect.runSync(Scope.make())
-    const exit = Effect.runSyncExit(Scope.extend(CoreScheduler.make(options), scope))
+    // runs synchronously up to the first asynchronous step: bad options throw here, at once
+    const fiber = Effect.runFork(Scope.extend(CoreScheduler.make(options), scope))
+    const exit = fiber.unsafePoll()
+    this.#scope = scope
+    if (exit === null) {
+      // a group limit that starts asynchronously (a custom GroupLimit.make that connects first)
+      this.#starting = Effect.runPromise(Fiber.join(fiber)).then((service) => this.#service = service)
+      this.#starting.catch(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+      return
+    }
     if (Exit.isFailure(exit)) {
       Effect.runSync(Scope.close(scope, Exit.void))
       jsErrors(() => {
         throw Cause.squash(exit.cause)
       })
     }
-    this.#scope = scope
     this.#service = Effect.runSync(exit)
   }
 
   /**
    * Runs the tasks; resolves with one result per task, in input order. Never
    * rejects: failures are in the results. Invalid arguments throw at once (a
-   * `TypeError` or `RangeError`).
+   * `TypeError` or `RangeError`). While a group limit is still starting, the
+   * run waits for it first (its deadline counts from then).
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
-    const effect = jsErrors(() => {
+    const start = jsErrors(() => {
       if (!Array.isArray(tasks)) validate.invalid("Scheduler.run", "tasks", "an array of Task", tasks, "type")
       const core = tasks.map((t, i) =>
         t instanceof Task ? t.core : validate.invalid("Scheduler.run", `tasks[${i}]`, "a Task", t, "type")
@@ -236,14 +248,17 @@ export class Scheduler {
       if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
         validate.invalid("Scheduler.run", "signal", "an AbortSignal", o.signal, "type")
       }
-      return CoreScheduler.internalRuns.get(this.#service)!(core, { deadlineMs, signal: o.signal })
+      return (service: CoreScheduler.Service): Promise<any> =>
+        Effect.runPromise(CoreScheduler.internalRuns.get(service)!(core, { deadlineMs, signal: o.signal }))
     })
-    return Effect.runPromise(effect) as Promise<any>
+    const service = this.#service
+    return service !== undefined ? start(service) : this.#starting!.then(start)
   }
 
-  /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff. */
+  /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff (all 0 while limits start). */
   stats(): CoreScheduler.Stats {
-    return Effect.runSync(this.#service.stats)
+    const service = this.#service
+    return service === undefined ? { active: 0, pending: 0, delayed: 0 } : Effect.runSync(service.stats)
   }
 
   /**
@@ -253,7 +268,8 @@ export class Scheduler {
    * resolve at once with every task `TaskInterrupted`.
    */
   close(): Promise<void> {
-    return Effect.runPromise(Scope.close(this.#scope, Exit.void))
+    const close = () => Effect.runPromise(Scope.close(this.#scope, Exit.void))
+    return this.#starting === undefined ? close() : this.#starting.then(close, close)
   }
 }
 

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { GroupLimit } from "../src/index.js"
 import { MicroBatcher, Scheduler, Task } from "../src/promise.js"
 
 // Real time here: the Promise API is for code without Effect, so these are
@@ -157,6 +159,26 @@ describe("toolfan/promise", () => {
     const [late] = await scheduler.run([new Task("late", () => 2)], { signal: controller.signal })
     expect(late.error?._tag).toBe("TaskInterrupted")
     await scheduler.close()
+  })
+
+  it("Scheduler - a group limit that starts asynchronously (connects first): runs wait for it, close() stops it", async () => {
+    const events: Array<string> = []
+    const limit = GroupLimit.make({
+      description: "slow to start",
+      local: 1,
+      start: Effect.acquireRelease(
+        Effect.as(Effect.promise(() => sleep(20)), {
+          acquire: () => Effect.succeed({ release: () => void events.push("released") })
+        }).pipe(Effect.tap(() => Effect.sync(() => void events.push("started")))),
+        () => Effect.sync(() => void events.push("stopped"))
+      )
+    })
+    const scheduler = new Scheduler({ groups: { g: limit } })
+    expect(scheduler.stats()).toEqual({ active: 0, pending: 0, delayed: 0 })
+    const results = await scheduler.run([new Task("a", () => events.push("ran a"), { group: "g" }), new Task("b", () => 2)])
+    expect(results.map((r) => r.ok)).toEqual([true, true])
+    await scheduler.close()
+    expect(events).toEqual(["started", "ran a", "released", "stopped"])
   })
 
   it("TaskResult - JSON keeps the error's message", async () => {
