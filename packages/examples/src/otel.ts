@@ -110,8 +110,11 @@ export const program = Effect.gen(function*() {
 
 const millis = (t: HrTime): number => t[0] * 1000 + t[1] / 1e6
 
-/** Left out of the printout: the task's name is the span's, and Effect's `code.stacktrace` is long. */
-const unprinted: ReadonlySet<string> = new Set(["toolfan.task.name", "code.stacktrace"])
+/**
+ * Left out of the printout: the task's name is the span's, the run id and task index only tell tasks apart, and
+ * Effect's `code.stacktrace` is long.
+ */
+const unprinted: ReadonlySet<string> = new Set(["toolfan.task.name", "toolfan.run.id", "toolfan.task.index", "code.stacktrace"])
 
 const formatAttributes = (attributes: Attributes): string =>
   Object.entries(attributes)

@@ -83,6 +83,8 @@ const nanosToMillis = (n: bigint): number => Number(n / 1000n) / 1000
  */
 export const fromSpans = (spans: Iterable<Tracer.Span>): Timeline => {
   interface Raw {
+    /** The task: its run and place in it (names may repeat), or its name for spans without them. */
+    readonly key: string
     readonly name: string
     readonly group: string | undefined
     readonly attempt: number
@@ -97,7 +99,10 @@ export const fromSpans = (spans: Iterable<Tracer.Span>): Timeline => {
     if (typeof name !== "string" || span.status._tag !== "Ended") continue
     const group = span.attributes.get("toolfan.task.group")
     const outcome = span.attributes.get("toolfan.task.outcome")
+    const run = span.attributes.get("toolfan.run.id")
+    const index = span.attributes.get("toolfan.task.index")
     raws.push({
+      key: run === undefined || index === undefined ? `name:${name}` : `${String(run)}:${String(index)}`,
       name,
       group: typeof group === "string" && group !== "none" ? group : undefined,
       attempt: Number(span.attributes.get("toolfan.task.attempt") ?? 1),
@@ -107,13 +112,14 @@ export const fromSpans = (spans: Iterable<Tracer.Span>): Timeline => {
       outcome: outcomes.has(outcome) ? outcome as Outcome : "ok"
     })
   }
-  const origin = Math.min(...raws.map((r) => r.start - r.wait))
+  let origin = Number.POSITIVE_INFINITY
+  for (const r of raws) origin = Math.min(origin, r.start - r.wait)
   const rows = new Map<string, { name: string; group: string | undefined; first: number; attempts: Array<Attempt> }>()
   for (const r of raws) {
-    let row = rows.get(r.name)
+    let row = rows.get(r.key)
     if (row === undefined) {
       row = { name: r.name, group: r.group, first: r.start, attempts: [] }
-      rows.set(r.name, row)
+      rows.set(r.key, row)
     }
     row.first = Math.min(row.first, r.start)
     row.attempts.push({

@@ -294,6 +294,55 @@ describe("Timeline", () => {
       }).pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 4, groups: { web: 1 } }))))
   })
 
+  describe("capture, tasks sharing a name", () => {
+    it.effect("capture() - tasks of the same name (one tool called three times, and again in a second run) get a row each", () =>
+      Effect.gen(function*() {
+        const search = (ms: number) => Task.make("search", Effect.sleep(ms))
+        const fiber = yield* Effect.fork(Timeline.capture(Effect.zipRight(
+          Scheduler.run([search(30), search(20), search(10)]),
+          Scheduler.run([search(5)])
+        )))
+        yield* TestClock.adjust(100)
+        const [, recorded] = yield* Fiber.join(fiber)
+        expect(recorded.rows.map((r) => [r.name, r.attempts.map((a) => [a.attempt, a.start, a.end])])).toEqual([
+          ["search", [[1, 0, 30]]],
+          ["search", [[1, 0, 20]]],
+          ["search", [[1, 0, 10]]],
+          ["search", [[1, 30, 35]]]
+        ])
+      }).pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 4 }))))
+  })
+
+  describe("bad or large timelines", () => {
+    it("toText(), toSvg() and toHtml() refuse a time that is not a finite number, naming it", () => {
+      const broken = [
+        timeline(row("a", [at(0, Number.NaN, "ok")])),
+        timeline(row("a", [at(0, Number.POSITIVE_INFINITY, "ok")])),
+        timeline(row("a", [{ attempt: 1, queuedAt: 0, start: 0, outcome: "ok" } as unknown as Timeline.Attempt]))
+      ]
+      for (const t of broken) {
+        for (const render of [Timeline.toText, Timeline.toSvg, Timeline.toHtml]) {
+          expect(() => render(t)).toThrow(RangeError)
+          expect(() => render(t)).toThrow(/row "a", attempt 1: end must be a finite number of ms/)
+        }
+      }
+    })
+
+    it("renders 100,000 attempts (no spreading of huge arrays into Math.max)", () => {
+      const attempts = Array.from({ length: 100_000 }, (_, i) => at(i, i + 1, "failed"))
+      const big = timeline(row("busy", attempts), row("calm", [at(0, 10, "ok")]))
+      expect(Timeline.toText(big, { width: 80 }).split("\n")[0]).toMatch(/^busy │.*│ failed, 100000 tries$/)
+      expect(Timeline.toSvg(big).length).toBeGreaterThan(100_000)
+    })
+
+    it("toText() - names with characters outside the BMP keep the rows aligned", () => {
+      const lines = Timeline.toText(timeline(row("𝐱a", [at(0, 50, "ok")]), row("weather", [at(0, 100, "ok")])), { width: 60 })
+        .split("\n")
+      const bar = (line: string) => [...line].indexOf("│")
+      expect(bar(lines[0]!)).toBe(bar(lines[1]!))
+    })
+  })
+
   // ---------------------------------------------------------------------------
   // SVG and HTML
   // ---------------------------------------------------------------------------

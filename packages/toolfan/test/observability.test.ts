@@ -146,6 +146,39 @@ describe("observability", () => {
         expect(waits.sum).toBe(10) // "queued" waited 10 ms for a slot; the others started at once
       }).pipe(withScheduler({ maxConcurrency: 2 })))
 
+    it.effect("retries counts only retries that happen: a schedule that stops early schedules none", () =>
+      Effect.gen(function*() {
+        const group = "retries-stop-test"
+        const fiber = yield* Effect.fork(Scheduler.run([
+          // retries: 3, but the schedule allows one: 2 attempts, 1 retry
+          Task.make("a", Effect.fail("no"), { group, retries: 3, schedule: Schedule.recurs(1) })
+        ]))
+        yield* TestClock.adjust(100)
+        const [r] = yield* Fiber.join(fiber)
+        expect(r.attempts).toBe(2)
+        expect(yield* count(Metrics.retries, { group })).toBe(1)
+      }).pipe(withScheduler()))
+
+    it.effect("tasks in flight: a task whose slot is lent to its nested run is not counted meanwhile", () =>
+      Effect.gen(function*() {
+        const group = "inflight-nested-test"
+        const seen: Array<number> = []
+        const child = Task.make("child", Effect.zipRight(
+          Effect.flatMap(count(Metrics.inFlight, { group }), (n) => Effect.sync(() => void seen.push(n))),
+          Effect.sleep(10)
+        ), { group })
+        const parent = Task.make("parent", Effect.zipRight(Scheduler.run([child]), Effect.flatMap(
+          count(Metrics.inFlight, { group }),
+          (n) => Effect.sync(() => void seen.push(n))
+        )), { group })
+        const fiber = yield* Effect.fork(Scheduler.run([parent]))
+        yield* TestClock.adjust(100)
+        yield* Fiber.join(fiber)
+        // the child runs in the parent's slot (1 at most); the parent has it back afterwards
+        expect(seen).toEqual([1, 1])
+        expect(yield* count(Metrics.inFlight, { group })).toBe(0)
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
     it.effect("batch sizes, tagged by batcher", () =>
       Effect.gen(function*() {
         const batcher = yield* Batcher.make({

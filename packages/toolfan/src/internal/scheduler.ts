@@ -235,7 +235,12 @@ export interface RunOptions {
 export const signalJobs = new WeakMap<AbortSignal, Job>()
 
 /** @internal */
+let runs = 0
+
+/** @internal */
 export class Run {
+  /** Tells runs apart in spans (`toolfan.run.id`): tasks of different runs may share a name. */
+  readonly id = ++runs
   readonly jobs: Array<Job> = []
   readonly results: Array<TaskResult.TaskResult<unknown, unknown>>
   remaining: number
@@ -651,6 +656,7 @@ export class SchedulerImpl {
         const job = t.job
         job.reclaim = undefined
         job.holdsSlot = true
+        Metrics.inFlight.unsafeUpdate(1, job.tags.group)
         job.holdsGroup = t.holdsGroup
         t.holdsGroup = false
         const hold = t.hold
@@ -789,7 +795,9 @@ export class SchedulerImpl {
           "toolfan.task.name": task.name,
           "toolfan.task.group": task.group ?? "none",
           "toolfan.task.attempt": job.attempts,
-          "toolfan.task.queue_wait_ms": job.lastWaitMs
+          "toolfan.task.queue_wait_ms": job.lastWaitMs,
+          "toolfan.run.id": job.run.id,
+          "toolfan.task.index": job.index
         }
       }
     )
@@ -828,7 +836,8 @@ export class SchedulerImpl {
     }
     job.worker = undefined
     job.controller = undefined
-    Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
+    // a lent slot was counted out when lent (see `lend`)
+    if (job.holdsSlot) Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
     const ticket = job.reclaim
     if (ticket !== undefined) {
       // the attempt ended while waiting to take its lent slot back
@@ -931,7 +940,6 @@ export class SchedulerImpl {
     const now = this.timer.now()
     const state = job.attempts === 1 ? schedule.initial : job.scheduleState
     job.state = State.Backoff
-    Metrics.retries.unsafeUpdate(1, job.tags.group)
     this.delayed++
     return Effect.matchCause(schedule.step(now, input, state), {
       onFailure: () => this.retryOrSettle(job, error, undefined),
@@ -953,6 +961,8 @@ export class SchedulerImpl {
       this.settle(job, error)
       return
     }
+    // counted once the schedule has decided: one that stops early schedules no retry
+    Metrics.retries.unsafeUpdate(1, job.tags.group)
     if (delay === 0) this.requeue(job)
     else job.entry = this.timer.at(this.timer.now() + delay, this.backoffOver, job)
   }
@@ -1019,6 +1029,8 @@ export class SchedulerImpl {
     // queued, so they compete for the lent slot by priority like everyone
     if (job.lends++ !== 0) return
     if (job.holdsSlot) {
+      // in_flight counts attempts holding a slot: this one holds none while its nested runs use it
+      Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
       this.releaseSlot(job)
       return
     }

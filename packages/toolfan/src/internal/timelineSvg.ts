@@ -17,7 +17,7 @@
  */
 import type { Attempt, Outcome, Row, SvgOptions, Timeline } from "../Timeline.js"
 import { showValue } from "./describe.js"
-import { labels } from "./timelineText.js"
+import { labels, maxOf, spanOf } from "./timelineText.js"
 import { truncate } from "./text.js"
 
 /** The narrowest `width` accepted, in pixels. */
@@ -143,14 +143,11 @@ export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined):
   const rows = timeline.rows
 
   // the label column: as wide as the longest name or group, at most 30% of the chart
-  const longest = Math.max(
-    4,
-    ...rows.map((r) => Math.max([...r.name].length * CHAR_12, [...(r.group ?? "")].length * CHAR_10))
-  )
+  const longest = maxOf(rows, (r) => Math.max([...r.name].length * CHAR_12, [...(r.group ?? "")].length * CHAR_10), 4)
   const labelWidth = Math.min(Math.ceil(longest) + 20, Math.floor(width * 0.3))
   const plotLeft = PAD + labelWidth
   const plotWidth = width - PAD - RIGHT_ROOM - plotLeft
-  const spanMs = Math.max(0, ...rows.flatMap((r) => r.attempts.flatMap((a) => [a.queuedAt, a.end])))
+  const spanMs = spanOf(rows)
   const axis = niceAxis(spanMs, Math.floor(plotWidth / 64))
   const x = (ms: number): number => plotLeft + (Math.max(0, ms) / axis.max) * plotWidth
 

@@ -75,6 +75,34 @@ export interface Scale {
   readonly columns: number
 }
 
+/** The largest of `f` over `items`, at least `floor` (a loop: spreading 100,000 values overflows the stack). */
+export const maxOf = <A>(items: ReadonlyArray<A>, f: (a: A) => number, floor: number): number => {
+  let max = floor
+  for (const item of items) max = Math.max(max, f(item))
+  return max
+}
+
+/**
+ * The last moment drawn: the latest end or queue time of any attempt. Every
+ * time must be a finite number (a hand-built or deserialized timeline may
+ * hold NaN, Infinity or a missing field, which no scale can draw).
+ */
+export const spanOf = (rows: ReadonlyArray<Row>): number => {
+  let max = 0
+  for (const row of rows) {
+    for (const a of row.attempts) {
+      for (const field of ["queuedAt", "start", "end"] as const) {
+        const t = a[field]
+        if (typeof t !== "number" || !Number.isFinite(t)) {
+          throw new RangeError(`timeline row "${row.name}", attempt ${a.attempt}: ${field} must be a finite number of ms, got ${showValue(t)}`)
+        }
+      }
+      max = Math.max(max, a.queuedAt, a.end)
+    }
+  }
+  return max
+}
+
 /**
  * The finest 1-2-5 scale (1, 2, 5, 10, 20, 50 … ms per column) on which
  * `spanMs` fits in `maxColumns`, leaving room after the last bar for its
@@ -130,10 +158,10 @@ interface Layout {
  * Long names and summaries are cut so that the axis keeps at least two labels.
  */
 const layout = (rows: ReadonlyArray<Row>, summaries: ReadonlyArray<string>, spanMs: number, maxWidth: number): Layout => {
-  const longest = Math.max(1, ...rows.map((r) => textWidth(r.name)))
+  const longest = maxOf(rows, (r) => textWidth(r.name), 1)
   const minAxis = 2 * TICK_COLUMNS
   // name, " │", axis, "│ ", summary
-  const summaryWidth = Math.min(Math.max(0, ...summaries.map(textWidth)), maxWidth - 1 - 2 - minAxis - 2)
+  const summaryWidth = Math.min(maxOf(summaries, textWidth, 0), maxWidth - 1 - 2 - minAxis - 2)
   let rightWidth = Math.max(summaryWidth + 2, 9)
   for (;;) {
     const nameWidth = Math.max(1, Math.min(longest, maxWidth - rightWidth - 2 - minAxis))
@@ -153,7 +181,7 @@ export const render = (timeline: Timeline, options?: TextOptions | undefined): s
   const paint = painter(options?.color === true)
   const rows = timeline.rows
   const summaries = rows.map(summary)
-  const spanMs = Math.max(0, ...rows.flatMap((r) => r.attempts.flatMap((a) => [a.queuedAt, a.end])))
+  const spanMs = spanOf(rows)
   const { nameWidth, scale: { columns, msPerColumn }, summaryWidth } = layout(rows, summaries, spanMs, maxWidth)
   // flooring keeps a few ms of start-up noise in column 0
   const column = (ms: number): number => Math.max(0, Math.floor(ms / msPerColumn))
@@ -185,7 +213,9 @@ export const render = (timeline: Timeline, options?: TextOptions | undefined): s
     const last = row.attempts[row.attempts.length - 1]
     const text = truncate(summaries[r]!, summaryWidth)
     const tail = last === undefined ? paint("dim", text) : paint(colors[last.outcome], text)
-    return `${truncate(row.name, nameWidth).padEnd(nameWidth)} │${paintCells(cells, paint)}│ ${tail}`.trimEnd()
+    const name = truncate(row.name, nameWidth)
+    // padded by columns (code points), not UTF-16 units as padEnd would
+    return `${name}${" ".repeat(nameWidth - textWidth(name))} │${paintCells(cells, paint)}│ ${tail}`.trimEnd()
   })
 
   const indent = " ".repeat(nameWidth + 1)
