@@ -7,10 +7,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
 import type * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/batcher.js"
 import * as errors from "./internal/batchErrors.js"
@@ -124,8 +125,8 @@ export interface Options<I, X, E, R> extends Omit<Task.Options<E>, "priority" | 
   readonly maxWait?: import("effect/Duration").DurationInput | undefined
   /**
    * Dedupes identical items within a window: items with equal keys (`===` /
-   * SameValueZero) are sent once and every caller gets the same outcome.
-   * Default: none.
+   * SameValueZero; `undefined` included) are sent once and every caller gets
+   * the same outcome. A key that throws is a defect of that call. Default: none.
    */
   readonly key?: ((item: I) => unknown) | undefined
   /** Most batch calls in flight at once. An integer ≥ 1, or `Infinity`. Default: `Infinity`. */
@@ -217,11 +218,14 @@ export const make = <I, X, E = never, R = never>(
       try: () => checkOptions(options),
       catch: (e) => e as InvalidOption
     })
-    const scheduler = yield* Scheduler.make({ maxConcurrency: checked.maxBatchesInFlight })
+    // one scope of our own, closed in order whatever the caller's scope does (it may close its finalizers in
+    // parallel): first the batcher (it sends what is pending and waits for the batches), then its scheduler
+    const own = yield* Effect.flatMap(Effect.scope, (scope) => Scope.fork(scope, ExecutionStrategy.sequential))
+    const scheduler = yield* Scope.extend(Scheduler.make({ maxConcurrency: checked.maxBatchesInFlight }), own)
     const runtime = yield* Effect.runtime<R>()
     const clock = yield* Effect.clock
     const impl = new internal.BatcherImpl(checked.internal, Scheduler.internalRuns.get(scheduler)!, runtime, clock)
-    yield* Effect.addFinalizer(() => impl.close())
+    yield* Scope.addFinalizer(own, impl.close())
     return makeBatcher<I, Output<X>, E | ItemError<X>>(impl)
   })
 

@@ -207,6 +207,7 @@ type Results<T extends ReadonlyArray<Task<any>>> = {
 export class Scheduler {
   readonly #scope: Scope.CloseableScope
   #service: CoreScheduler.Service | undefined = undefined
+  #closing: Promise<void> | undefined = undefined
   /** Set while a group limit is still starting (e.g. connecting): runs wait for it. */
   readonly #starting: Promise<CoreScheduler.Service> | undefined = undefined
 
@@ -268,8 +269,9 @@ export class Scheduler {
    * resolve at once with every task `TaskInterrupted`.
    */
   close(): Promise<void> {
+    // every call gets the same promise: a second close() must also wait for the shutdown
     const close = () => Effect.runPromise(Scope.close(this.#scope, Exit.void))
-    return this.#starting === undefined ? close() : this.#starting.then(close, close)
+    return this.#closing ??= this.#starting === undefined ? close() : this.#starting.then(close, close)
   }
 }
 
@@ -337,6 +339,7 @@ const microBatcherKeys: ReadonlySet<string> = new Set([
 export class MicroBatcher<I, O> {
   readonly #scope: Scope.CloseableScope
   readonly #impl: BatcherImpl
+  #closing: Promise<void> | undefined = undefined
 
   constructor(
     batchFn: (items: ReadonlyArray<I>, signal: AbortSignal) => PromiseLike<ReadonlyArray<O | Error>> | ReadonlyArray<O | Error>,
@@ -381,6 +384,7 @@ export class MicroBatcher<I, O> {
    * submits (they reject with `BatcherClosed`).
    */
   close(): Promise<void> {
-    return Effect.runPromise(Scope.close(this.#scope, Exit.void))
+    // every call gets the same promise: a second close() must also wait for the batches in flight
+    return this.#closing ??= Effect.runPromise(Scope.close(this.#scope, Exit.void))
   }
 }

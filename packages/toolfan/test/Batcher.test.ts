@@ -1,7 +1,9 @@
 import { assert, describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
@@ -250,7 +252,72 @@ describe("Batcher", () => {
       }))
   })
 
+  describe("key edge cases", () => {
+    it.scoped("key - an item whose key is undefined is a key like any other: later windows send it again", () =>
+      Effect.gen(function*() {
+        const { batches, run } = recorder()
+        const batcher = yield* Batcher.make({ run, key: (t: string) => t === "x" || t === "y" ? undefined : t })
+        const first = yield* Effect.fork(batcher.submit("x"))
+        yield* TestClock.adjust(20)
+        expect(yield* Fiber.join(first)).toBe("label:x")
+        // a new window: "y" (key undefined too) must be sent, not joined to the answered "x"
+        const second = yield* Effect.fork(batcher.submit("y"))
+        yield* TestClock.adjust(20)
+        expect(yield* Fiber.join(second)).toBe("label:y")
+        expect(batches).toEqual([["x"], ["y"]])
+      }))
+
+    it.scoped("key - an item with an undefined key dropped by its interrupted caller does not swallow later callers", () =>
+      Effect.gen(function*() {
+        const { batches, run } = recorder()
+        const batcher = yield* Batcher.make({ run, key: (_: string) => undefined })
+        const gone = yield* Effect.fork(batcher.submit("a"))
+        yield* TestClock.adjust(5)
+        yield* Fiber.interrupt(gone)
+        yield* TestClock.adjust(50)
+        const again = yield* Effect.fork(batcher.submit("b"))
+        yield* TestClock.adjust(20)
+        expect(yield* Fiber.join(again)).toBe("label:b")
+        expect(batches).toEqual([["b"]])
+      }))
+
+    it.scoped("key - a key function that throws in submitAll leaves nothing behind in the window", () =>
+      Effect.gen(function*() {
+        const { batches, run } = recorder()
+        const batcher = yield* Batcher.make({
+          run,
+          key: (t: string) => {
+            if (t === "bad") throw new Error("no key")
+            return t
+          }
+        })
+        const exit = yield* Effect.exit(batcher.submitAll(["a", "bad"]))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        yield* TestClock.adjust(100)
+        expect(batches).toEqual([]) // "a" was not left in the window
+        const later = yield* Effect.fork(batcher.submit("z"))
+        yield* TestClock.adjust(20)
+        expect(yield* Fiber.join(later)).toBe("label:z")
+        expect(batches).toEqual([["z"]])
+      }))
+  })
+
   describe("interruption and shutdown", () => {
+    it.effect("a scope that closes its finalizers in parallel still lets the batches in flight finish", () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make(ExecutionStrategy.parallel)
+        const batcher = yield* Scope.extend(
+          Batcher.make({ run: (items: ReadonlyArray<string>) => Effect.as(Effect.sleep(100), items) }),
+          scope
+        )
+        const caller = yield* Effect.fork(batcher.submit("a"))
+        yield* TestClock.adjust(20)
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* TestClock.adjust(100)
+        yield* Fiber.join(closing)
+        expect(yield* Fiber.join(caller)).toBe("a")
+      }))
+
     it.scoped("an interrupted caller stops waiting and its item is dropped from the batch", () =>
       Effect.gen(function*() {
         const { batches, run } = recorder()

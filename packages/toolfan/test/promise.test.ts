@@ -181,6 +181,13 @@ describe("toolfan/promise", () => {
     expect(events).toEqual(["started", "ran a", "released", "stopped"])
   })
 
+  it("close() - every call returns the same promise (a second call waits for the same shutdown)", async () => {
+    const scheduler = new Scheduler()
+    const first = scheduler.close()
+    expect(scheduler.close()).toBe(first)
+    await first
+  })
+
   it("TaskResult - JSON keeps the error's message", async () => {
     const scheduler = new Scheduler()
     const [result] = await scheduler.run([new Task("down", () => Promise.reject(new Error("503")))])
@@ -265,6 +272,22 @@ describe("toolfan/promise MicroBatcher", () => {
     expect(await Promise.all(pending)).toEqual([1, 2])
     expect(shapes).toEqual([2])
     await expect(batcher.submit(3)).rejects.toMatchObject({ _tag: "BatcherClosed" })
+  })
+
+  it("close() - a second call also waits for the batches in flight", async () => {
+    let done = 0
+    const batcher = new MicroBatcher(async (items: ReadonlyArray<string>) => {
+      await sleep(50)
+      done++
+      return items
+    }, { maxWait: 1 })
+    const item = batcher.submit("a")
+    await sleep(10) // the batch is in flight
+    const first = batcher.close()
+    await batcher.close()
+    expect(done).toBe(1)
+    await first
+    expect(await item).toBe("a")
   })
 
   it("bad options throw a RangeError or TypeError naming the option and the value", () => {

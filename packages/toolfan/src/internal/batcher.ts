@@ -91,6 +91,9 @@ export class Block {
   }
 }
 
+/** `join`'s key argument when the key is still to be computed (a key may be `undefined`). */
+const notComputed: unique symbol = Symbol("notComputed")
+
 /**
  * One batch call: either entries of the window, or a chunk of a block sent
  * as it is (no entry per item: a bulk submit of 50,000 items then allocates
@@ -193,12 +196,15 @@ export class BatcherImpl {
       return undefined
     }
     const maxSize = this.options.maxSize
+    // every key first: a key function that throws must leave nothing behind in the window
+    const keyOf = this.options.key
+    const keys = keyOf === undefined ? undefined : items.map((item) => keyOf(item))
     // with a key, every item goes through the window (dedupe); without one,
     // only enough to fill the window's last batch, the rest goes in chunks
-    const joining = this.options.key !== undefined ? n : this.live > 0 ? Math.min(n, maxSize - this.live) : 0
+    const joining = keys !== undefined ? n : this.live > 0 ? Math.min(n, maxSize - this.live) : 0
     for (let i = 0; i < joining; i++) {
       const callback: Callback = (outcome) => block.settle(i, outcome)
-      block.joined.push([this.join(items[i], callback), callback])
+      block.joined.push([this.join(items[i], callback, keys?.[i]), callback])
     }
     this.windowAt = undefined
     const batches = this.readyBatches
@@ -214,10 +220,10 @@ export class BatcherImpl {
     return block
   }
 
-  private join(item: unknown, callback: Callback): Entry {
+  private join(item: unknown, callback: Callback, knownKey: unknown = notComputed): Entry {
     const keyOf = this.options.key
     if (keyOf !== undefined) {
-      const key = keyOf(item)
+      const key = knownKey !== notComputed ? knownKey : keyOf(item)
       const same = this.byKey.get(key)
       if (same !== undefined) {
         same.live++
@@ -250,9 +256,18 @@ export class BatcherImpl {
     if (--entry.live === 0 && entry.state === State.Waiting) {
       entry.state = State.Dropped
       this.live--
-      if (entry.key !== undefined) this.byKey.delete(entry.key)
+      this.forget(entry)
       if (this.live === 0) this.windowAt = undefined
     }
+  }
+
+  /**
+   * An entry that left the window (sent or dropped) no longer takes new
+   * callers of its key. By the option, not the key's value: `undefined` is a
+   * key like any other when `key` returns it.
+   */
+  private forget(entry: Entry): void {
+    if (this.options.key !== undefined && this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key)
   }
 
   /** The caller of a block was interrupted: its items still in the window leave it. */
@@ -343,10 +358,11 @@ export class BatcherImpl {
         // its only caller was interrupted: nobody waits for this item
         entry.state = State.Dropped
         this.live--
+        this.forget(entry)
         continue
       }
       entry.state = State.Sent
-      if (entry.key !== undefined) this.byKey.delete(entry.key)
+      this.forget(entry)
       entries.push(entry)
       items.push(entry.item)
     }
