@@ -211,28 +211,46 @@ export const make = <S extends Record<string, Spec<any, any, any>>>(
     const dependencies = spec.dependencies ?? []
     if (!Array.isArray(dependencies)) validate.invalid(where, `${name}.dependencies`, "an array of task names", dependencies, "type")
     for (const dependency of dependencies) {
-      if (!Object.prototype.hasOwnProperty.call(record, dependency)) {
+      if (typeof dependency !== "string" || !Object.prototype.hasOwnProperty.call(record, dependency)) {
         validate.invalid(where, `${name}.dependencies`, `names of tasks in the plan (${names.map((n) => JSON.stringify(n)).join(", ")})`, dependency, "range")
       }
     }
     byName.set(name, { dependencies: [...new Set(dependencies)], spec })
   }
-  // depth-first topological order; a back edge is a cycle
+  // depth-first topological order; a back edge is a cycle. Iterative, with one
+  // shared path: plans built by a model may be long chains (recursion would
+  // overflow the stack at a few thousand, and copying the path is quadratic)
   const order: Array<string> = []
   const state = new Map<string, "visiting" | "done">()
-  const visit = (name: string, path: Array<string>): void => {
-    const s = state.get(name)
-    if (s === "done") return
-    if (s === "visiting") {
-      const cycle = [...path.slice(path.indexOf(name)), name].join(" → ")
-      validate.invalid(where, "dependencies", "acyclic", `a cycle: ${cycle}`, "range")
+  for (const root of names) {
+    if (state.has(root)) continue
+    const path: Array<string> = [root]
+    const next: Array<number> = [0] // per path entry: the index of its next dependency to visit
+    state.set(root, "visiting")
+    while (path.length > 0) {
+      const name = path[path.length - 1]!
+      const dependencies = byName.get(name)!.dependencies
+      const i = next[next.length - 1]!
+      if (i === dependencies.length) {
+        state.set(name, "done")
+        order.push(name)
+        path.pop()
+        next.pop()
+        continue
+      }
+      next[next.length - 1] = i + 1
+      const dependency = dependencies[i]!
+      const s = state.get(dependency)
+      if (s === "done") continue
+      if (s === "visiting") {
+        const cycle = [...path.slice(path.indexOf(dependency)), dependency].join(" → ")
+        validate.invalid(where, "dependencies", "acyclic", `a cycle: ${cycle}`, "range")
+      }
+      state.set(dependency, "visiting")
+      path.push(dependency)
+      next.push(0)
     }
-    state.set(name, "visiting")
-    for (const dependency of byName.get(name)!.dependencies) visit(dependency, [...path, name])
-    state.set(name, "done")
-    order.push(name)
   }
-  for (const name of names) visit(name, [])
   const nodes = order.map((name): Node => {
     const { dependencies, spec } = byName.get(name)!
     const { dependencies: _, run, ...options } = spec

@@ -261,11 +261,12 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
     runPlan: ((plan: Plan.Plan<any>, options?: RunOptions) => {
       const nodes = checkPlan("Scheduler.runPlan", plan)
       const deadlineMs = checkRunOptions("Scheduler.runPlan", options)
+      // the plan's counters are made per execution: the same effect may run again, or twice at once
       return Effect.map(
-        runWith(nodes.map((n) => n.task), { deadlineMs, plan: internal.planState(nodes) }),
+        Effect.suspend(() => runWith(nodes.map((n) => n.task), { deadlineMs, plan: internal.planState(nodes) })),
         (results) => {
           const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}
-          for (let i = 0; i < nodes.length; i++) record[nodes[i]!.name] = results[i]!
+          for (let i = 0; i < nodes.length; i++) internal.setOwn(record, nodes[i]!.name, results[i]!)
           return record
         }
       )

@@ -3,7 +3,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { Plan, Scheduler } from "../src/index.js"
+import { Plan, Scheduler, Task } from "../src/index.js"
 import { Probe, runFor, thrown } from "./utils.js"
 
 class SearchError extends Data.TaggedError("SearchError")<{}> {}
@@ -147,6 +147,66 @@ describe("Plan", () => {
       const error = thrown(() => Plan.make({ a: { dependencies: ["serch"], run: () => Effect.void } }))
       expect(error.message).toBe(`Plan.make: a.dependencies must be names of tasks in the plan ("a"), got "serch" (string)`)
     })
+  })
+
+  describe("edge cases", () => {
+    it.effect("the same runPlan effect can run again, and twice at once", () =>
+      Effect.gen(function*() {
+        const s = yield* Scheduler.Scheduler
+        const plan = Plan.empty.pipe(
+          Plan.add("a", Effect.as(Effect.sleep(10), 1)),
+          Plan.add("b", ["a"], ({ a }) => Effect.succeed(a + 1))
+        )
+        const once = s.runPlan(plan)
+        const [first, second] = yield* runFor(100, Effect.zip(once, once))
+        const [x, y] = yield* runFor(100, Effect.all([once, once], { concurrency: 2 }))
+        expect([first, second, x, y].map((r) => [r.a.value, r.b.value])).toEqual([[1, 2], [1, 2], [1, 2], [1, 2]])
+        expect(yield* s.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(withScheduler()))
+
+    it("make - refuses a dependency that is not a string (e.g. a number from a model's JSON)", () => {
+      const error = thrown(() =>
+        Plan.make({ "1": { run: () => Effect.void }, b: { dependencies: [1 as unknown as string], run: () => Effect.void } })
+      )
+      expect(error.option).toBe("b.dependencies")
+      expect(error.value).toBe(1)
+    })
+
+    it.effect("make - a chain of 10,000 tasks is ordered without overflowing the stack", () =>
+      Effect.gen(function*() {
+        const n = 10_000
+        const specs: Record<string, Plan.Spec<number>> = {}
+        for (let i = n - 1; i >= 0; i--) {
+          specs[`t${i}`] = i === 0
+            ? { run: () => Effect.succeed(0) }
+            : { dependencies: [`t${i - 1}`], run: (v) => Effect.succeed((v[`t${i - 1}`] as number) + 1) }
+        }
+        const plan = Plan.make(specs)
+        expect(plan.nodes[0]!.name).toBe("t0")
+        expect(plan.nodes[n - 1]!.name).toBe(`t${n - 1}`)
+        const results = yield* Scheduler.runPlan(plan)
+        expect(results[`t${n - 1}`]!.value).toBe(n - 1)
+      }).pipe(withScheduler()))
+
+    it.effect("make - a task named \"__proto__\" (from JSON) has its result and passes its value on", () =>
+      Effect.gen(function*() {
+        const specs = JSON.parse(`{"__proto__": {}, "b": {"dependencies": ["__proto__"]}}`) as Record<string, Plan.Spec>
+        ;(specs["__proto__"] as { run: Plan.Spec["run"] }).run = () => Effect.succeed("proto value")
+        ;(specs["b"] as { run: Plan.Spec["run"] }).run = (v) => Effect.succeed(`got ${String(v["__proto__"])}`)
+        const results = yield* Scheduler.runPlan(Plan.make(specs))
+        expect(Object.keys(results)).toEqual(["__proto__", "b"])
+        expect(results["b"]!.value).toBe("got proto value")
+      }).pipe(withScheduler()))
+
+    it.effect("a task cut by the deadline while queued reports the time it waited", () =>
+      Effect.gen(function*() {
+        const [, queued] = yield* runFor(300, Scheduler.run([
+          Task.make("busy", Effect.sleep(1000)),
+          Task.make("queued", Effect.void)
+        ], { deadline: 200 }))
+        expect(queued.error?._tag).toBe("TaskInterrupted")
+        expect(queued.waitMs).toBe(200)
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
   })
 
   describe("add", () => {

@@ -204,6 +204,16 @@ export interface PlanNode {
 }
 
 /** @internal */
+/**
+ * Sets an own property, even for a name like `"__proto__"` (a plain
+ * assignment would set the prototype instead). @internal
+ */
+export const setOwn = (record: Record<string, unknown>, name: string, value: unknown): void => {
+  if (name === "__proto__") Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true })
+  else record[name] = value
+}
+
+/** @internal */
 export const planState = (nodes: ReadonlyArray<PlanNode>): PlanState => {
   const index = new Map(nodes.map((n, i) => [n.name, i] as const))
   const dependents = nodes.map((): Array<number> => [])
@@ -355,7 +365,7 @@ export class SchedulerImpl {
     const make = node.make
     if (make !== undefined) {
       const values: Record<string, unknown> = {}
-      for (const j of plan.dependencyIndexes[job.index]!) values[plan.nodes[j]!.name] = run.results[j]!.value
+      for (const j of plan.dependencyIndexes[job.index]!) setOwn(values, plan.nodes[j]!.name, run.results[j]!.value)
       job.task = Task.withEffect(node.task, Effect.suspend(() => make(values)))
     }
     this.enqueue(job, now)
@@ -396,6 +406,8 @@ export class SchedulerImpl {
         case State.GroupQueued:
         case State.Acquiring:
         case State.Queued:
+          // the wait it was cut in counts too
+          job.waitMs += this.timer.now() - job.queuedAt
           this.drop(job)
           this.settleInterrupted(job, reason)
           break
