@@ -50,6 +50,9 @@ export interface Prioritised {
   readonly priority: number
 }
 
+/** Levels kept before empty ones are dropped. */
+const PRUNE_AT = 16
+
 /** @internal */
 export class BucketQueue<T extends Prioritised> {
   /** Priority levels, highest first. */
@@ -57,6 +60,7 @@ export class BucketQueue<T extends Prioritised> {
   private buckets: Array<Fifo<T>> = []
   /** Entries pushed and not yet shifted (including ones cancelled in place). */
   size = 0
+  private pruneAt = PRUNE_AT
 
   push(item: T): void {
     const p = item.priority
@@ -64,11 +68,31 @@ export class BucketQueue<T extends Prioritised> {
     let i = 0
     while (i < levels.length && levels[i]! > p) i++
     if (i === levels.length || levels[i] !== p) {
+      if (levels.length >= this.pruneAt) {
+        // priorities taken from scores or timestamps would add levels forever:
+        // empty ones go once there are many (a few levels stay, as they are
+        // reused all the time)
+        this.prune()
+        return this.push(item)
+      }
       levels.splice(i, 0, p)
       this.buckets.splice(i, 0, new Fifo<T>())
     }
     this.buckets[i]!.push(item)
     this.size++
+  }
+
+  /** Priority levels held (for tests). */
+  get levelCount(): number {
+    return this.levels.length
+  }
+
+  private prune(): void {
+    const keep = this.buckets.map((b) => b.size > 0)
+    this.levels = this.levels.filter((_, i) => keep[i])
+    this.buckets = this.buckets.filter((_, i) => keep[i])
+    // still many levels in use: let the list grow (the next prune is at twice that)
+    this.pruneAt = Math.max(PRUNE_AT, 2 * this.levels.length)
   }
 
   /**

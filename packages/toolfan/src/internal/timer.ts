@@ -24,6 +24,9 @@ import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import { Fifo, MinHeap } from "./queue.js"
 
+/** Lanes kept before empty ones are dropped. */
+const PRUNE_AT = 16
+
 /** @internal */
 export class TimerEntry {
   live = true
@@ -40,6 +43,7 @@ export class Timer {
   private readonly lanes = new Map<number, Fifo<TimerEntry>>()
   private readonly heap = new MinHeap<TimerEntry>()
   private live = 0
+  private pruneAt = PRUNE_AT
   private wakeAt = Number.POSITIVE_INFINITY
   private fiber: Fiber.RuntimeFiber<void> | undefined = undefined
 
@@ -60,6 +64,13 @@ export class Timer {
   lane<T>(now: number, delay: number, fire: (target: T) => void, target: T): TimerEntry {
     let lane = this.lanes.get(delay)
     if (lane === undefined) {
+      // many distinct delays (per-request deadlines, timeouts computed from a
+      // budget) would add lanes forever while the timer never goes idle: empty
+      // ones go once there are many (a few stay: they are reused all the time)
+      if (this.lanes.size >= this.pruneAt) {
+        this.dropEmptyLanes()
+        this.pruneAt = Math.max(PRUNE_AT, 2 * this.lanes.size)
+      }
       lane = new Fifo()
       this.lanes.set(delay, lane)
     }
@@ -101,11 +112,20 @@ export class Timer {
     }
     this.wakeAt = Number.POSITIVE_INFINITY
     // drop dead entries so that an idle scheduler holds nothing
+    this.dropEmptyLanes()
+    while (this.heap.size > 0 && !this.heap.peek()!.live) this.heap.pop()
+  }
+
+  /** Lanes held (for tests). */
+  get laneCount(): number {
+    return this.lanes.size
+  }
+
+  private dropEmptyLanes(): void {
     for (const [key, lane] of this.lanes) {
       while (lane.size > 0 && !lane.peek()!.live) lane.shift()
       if (lane.size === 0) this.lanes.delete(key)
     }
-    while (this.heap.size > 0 && !this.heap.peek()!.live) this.heap.pop()
   }
 
   private schedule(at: number): void {
