@@ -232,7 +232,8 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
           impl.start(run, tasks)
           // on interruption: cancel the run and return once every task has settled
           return Effect.async<void>((settled) => {
-            if (run.remaining === 0) return settled(Effect.void)
+            // every task settled is not enough: a nested run is over once its parent has its slot back
+            if (run.over) return settled(Effect.void)
             run.onDone = () => settled(Effect.void)
             impl.cancel(run, "interrupted")
           })

@@ -258,6 +258,27 @@ describe("Scheduler", () => {
         expect(probe.peak).toBe(1)
       }).pipe(withScheduler({ maxConcurrency: 1 })))
 
+    for (const ending of ["stream", "interrupted run"] as const) {
+      it.effect(`${ending} - a nested ${ending} that ends while its parent's slot is lent out returns only once the slot is back`, () =>
+        Effect.gen(function*() {
+          const probe = new Probe()
+          const cut = Task.make("cut", Effect.sleep(1000))
+          // the nested run's only task is cut by its deadline at 105 ms, while "urgent" holds the lent slot until 505 ms
+          const nested = ending === "stream"
+            ? Stream.runDrain(Scheduler.stream([cut], { deadline: 100 }))
+            : Effect.timeout(Scheduler.run([cut], { deadline: 100 }), 100).pipe(Effect.ignore)
+          // the parent starts its nested run at 5 ms, when "urgent" is already waiting: urgent takes the lent slot
+          const parent = Task.make("parent", Effect.zipRight(Effect.delay(nested, 5), probe.sleep("parent-after", 10, 0)))
+          const urgent = Task.make("urgent", probe.sleep("urgent", 500, 0), { priority: 10 })
+          yield* runFor(2000, Effect.all([
+            Scheduler.run([parent]),
+            Effect.delay(Scheduler.run([urgent]), 1) // queued while the parent runs
+          ], { concurrency: 2 }))
+          expect(probe.peak).toBe(1) // never two attempts at maxConcurrency 1
+          expect(probe.starts.find((s) => s.name === "parent-after")!.at).toBe(505)
+        }).pipe(withScheduler({ maxConcurrency: 1 })))
+    }
+
     it.effect("run() - a nested run in the parent's group does not deadlock on the group cap", () =>
       Effect.gen(function*() {
         const results = yield* runFor(

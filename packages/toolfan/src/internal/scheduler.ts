@@ -257,6 +257,12 @@ export class Run {
   cancelled: Reason | undefined = undefined
   deadline: TimerEntry | undefined = undefined
   onDone: (() => void) | undefined = undefined
+  /**
+   * Whether the run is over for its caller: every task settled and, for a
+   * nested run, its parent holds its slot again (until then the caller must
+   * not go on, even when interrupted: its task would run without a slot).
+   */
+  over = false
   onAbort: (() => void) | undefined = undefined
   constructor(
     readonly scheduler: SchedulerImpl,
@@ -448,8 +454,13 @@ export class SchedulerImpl {
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
     if (run.onAbort !== undefined) run.options.signal!.removeEventListener("abort", run.onAbort)
     this.runs.delete(run)
-    const done = run.onDone ?? (() => {})
-    run.onDone = undefined
+    // read when called, not now: an interrupted caller may replace onDone while the slot is being taken back
+    const done = () => {
+      run.over = true
+      const onDone = run.onDone
+      run.onDone = undefined
+      if (onDone !== undefined) onDone()
+    }
     // a nested run ends when its parent holds its slot again
     const ticket = run.parent === undefined ? undefined : this.endLend(run.parent, done)
     if (ticket === undefined) done()
