@@ -145,9 +145,10 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       }
       if (!Array.isArray(args)) validate.invalid("Task", "args", "an array", args, "type")
       const call = fn as unknown as (...args: ReadonlyArray<unknown>) => PromiseLike<ValueOf<F>> | ValueOf<F>
+      // without arguments, no spread per call (the common case, on the hot path)
       const evaluate = call.length > args.length
-        ? (signal: AbortSignal) => call(...args, signal)
-        : () => call(...args)
+        ? args.length === 0 ? (signal: AbortSignal) => call(signal) : (signal: AbortSignal) => call(...args, signal)
+        : args.length === 0 ? () => call() : () => call(...args)
       return CoreTask.unsafeMake("Task", name, CoreTask.promiseEffect(evaluate), policies, evaluate)
     })
   }
