@@ -154,7 +154,8 @@ export interface ToolRunner<Tools extends Record<string, Tool.Any>> {
    * task per call (named `tool#callId`), and returns one `tool-result` part
    * per call, in the calls' order. Parts that are not tool calls, and calls
    * the provider executed, are skipped. Accepts a decoded response's
-   * `content` and raw (encoded) parts alike. Never fails.
+   * `content` and raw (encoded) parts alike. Never fails; a bad `deadline`
+   * throws an `InvalidOption` at once.
    */
   readonly resolve: (
     parts: ReadonlyArray<Response.AnyPart | Response.AllPartsEncoded>,
@@ -170,9 +171,11 @@ export interface ToolRunner<Tools extends Record<string, Tool.Any>> {
    * `isFailure: true` (the tool's own failure, or a {@link ToolCallError}).
    * Pass it to `LanguageModel.generateText` **with `concurrency:
    * "unbounded"`** — generateText resolves calls one after another otherwise;
-   * the Scheduler's caps still hold. In this mode @effect/ai decodes the
-   * model's output itself, so an unknown tool or bad parameters still fail
-   * the turn with `MalformedOutput`: use `resolve` to turn those into results.
+   * the Scheduler's caps still hold. In this mode @effect/ai runs the calls
+   * and then decodes the model's output itself, so an unknown tool or bad
+   * parameters still fail the turn with `MalformedOutput` — after the valid
+   * calls have run (their effects happened, their results are discarded):
+   * use `resolve` to turn those into results instead.
    */
   readonly toolkit: Effect.Effect<Toolkit.WithHandler<Tools>, never, Scheduler.Scheduler | Tool.HandlersFor<Tools>>
 }
@@ -216,6 +219,7 @@ export const make = <Tools extends Record<string, Tool.Any>>(
     tools: toolkit.tools,
     policies: policies ?? {},
     resolve: (parts, options) => {
+      internal.checkResolveOptions("ToolRunner.resolve", options)
       const calls = internal.callsOf(parts)
       return calls.length === 0 ? Effect.succeed([]) : Effect.flatMap(
         Effect.zip(withHandler, internal.scheduler),

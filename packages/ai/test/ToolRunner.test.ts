@@ -1,3 +1,4 @@
+import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
@@ -11,7 +12,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { InvalidOption, Scheduler } from "toolfan"
+import { GroupLimit, InvalidOption, Scheduler } from "toolfan"
 import { ToolRunner } from "../src/index.js"
 
 class LookupError extends Schema.TaggedError<LookupError>()("LookupError", { reason: Schema.String }) {}
@@ -398,5 +399,111 @@ describe("ToolRunner", () => {
         )
         expect(value[1]!.isFailure).toBe(false)
       }))
+  })
+
+  describe("edge cases", () => {
+    /** A sub-agent tool: its own failure is an AiError. */
+    const Ask = Tool.make("ask", { success: Schema.String, failure: AiError.AiError })
+    /** Parameters whose transform throws on bad input (a JSON string). */
+    const JsonText: Schema.Schema<unknown, string> = Schema.transform(Schema.String, Schema.Unknown, {
+      strict: true,
+      decode: (text) => JSON.parse(text) as unknown,
+      encode: (value) => JSON.stringify(value)
+    })
+    const Parse = Tool.make("parse", { parameters: { data: JsonText }, success: Schema.String })
+    const More = Toolkit.make(Ask, Parse, Search)
+    const moreHandlers = (asks: { n: number }) =>
+      More.toLayer({
+        ask: () =>
+          Effect.suspend(() =>
+            ++asks.n === 1
+              ? Effect.fail(new AiError.UnknownError({ module: "Sub", method: "ask", description: "provider overloaded" }))
+              : Effect.succeed("answered")
+          ),
+        parse: ({ data }) => Effect.succeed(JSON.stringify(data)),
+        search: ({ query }) => Effect.as(Effect.sleep("30 millis"), `results for ${query}`)
+      })
+
+    it.effect("a tool whose own failure is an AiError (a sub-agent) is retried like any failing tool", () =>
+      Effect.gen(function*() {
+        const asks = { n: 0 }
+        const { value } = yield* timed(
+          ToolRunner.make(More, { ask: { retries: 1, schedule: Schedule.spaced("10 millis") } })
+            .resolve([call("c1", "ask", {})])
+            .pipe(Effect.provide(Layer.merge(moreHandlers(asks), Scheduler.layer())))
+        )
+        expect(asks.n).toBe(2)
+        expect(value[0]!.isFailure).toBe(false)
+        expect(value[0]!.result).toBe("answered")
+      }))
+
+    it.effect("parameters whose Schema transform throws fail that call only; the others run", () =>
+      Effect.gen(function*() {
+        const { value } = yield* timed(
+          ToolRunner.make(More)
+            .resolve([call("c1", "parse", { data: "{not json" }), call("c2", "search", { query: "q" })])
+            .pipe(Effect.provide(Layer.merge(moreHandlers({ n: 0 }), Scheduler.layer())))
+        )
+        expect(errorOf(value[0]!).reason).toBe("InvalidParameters")
+        expect(errorOf(value[0]!).message).toContain(`invalid parameters for tool "parse"`)
+        expect(value[1]!.result).toBe("results for q")
+      }))
+
+    it.effect("a policy's schedule gets the tool's own failure as its input", () =>
+      Effect.gen(function*() {
+        const state = newState(1)
+        const r = ToolRunner.make(Tools, {
+          // retries only LookupErrors: it must see the LookupError itself
+          flaky: { retries: 3, schedule: Schedule.spaced("10 millis").pipe(Schedule.whileInput((e) => e instanceof LookupError)) }
+        })
+        const { value } = yield* resolveWith(r, [call("c1", "flaky", {})], state)
+        expect(state.flakyAttempts).toBe(2)
+        expect(value[0]!.result).toBe("answered on attempt 2")
+      }))
+
+    it.effect("a call stopped because its group's permit was lost while it ran is not reported as \"did not run\"", () =>
+      Effect.gen(function*() {
+        // a shared limit that loses the permit 10 ms after granting it
+        const losing = GroupLimit.make({
+          description: "fake lease",
+          local: 1,
+          start: Effect.succeed({
+            acquire: (revoke) =>
+              Effect.as(
+                Effect.forkDaemon(Effect.delay(
+                  Effect.sync(() => revoke(new GroupLimit.GroupLimitUnavailable({ limit: "fake lease", reason: "lease lost" }))),
+                  "10 millis"
+                )),
+                { release: () => {} }
+              )
+          })
+        })
+        const { value } = yield* resolveWith(
+          ToolRunner.make(Tools, { search: { group: "shared" } }),
+          [call("c1", "search", { query: "q" })],
+          newState(),
+          { groups: { shared: losing } }
+        )
+        expect(errorOf(value[0]!).message).toBe(
+          `tool "search" was stopped before it finished (it had started): group limit fake lease is unavailable: lease lost`
+        )
+      }))
+
+    it("resolve() - refuses a bad deadline at once, naming ToolRunner.resolve and the value", () => {
+      for (const deadline of [0, -1, "soon"]) {
+        let error: unknown
+        try {
+          runner.resolve([call("c1", "search", { query: "q" })], { deadline: deadline as never })
+        } catch (e) {
+          error = e
+        }
+        assert.isTrue(InvalidOption.isInvalidOption(error))
+        if (InvalidOption.isInvalidOption(error)) {
+          expect(error.where).toBe("ToolRunner.resolve")
+          expect(error.option).toBe("deadline")
+          expect(error.value).toBe(deadline)
+        }
+      }
+    })
   })
 })

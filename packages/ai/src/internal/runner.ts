@@ -30,10 +30,13 @@ import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
 import * as AiError from "@effect/ai/AiError"
 import * as Response from "@effect/ai/Response"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { InvalidOption, Scheduler, Task, type TaskResult } from "toolfan"
 
@@ -205,16 +208,19 @@ const toPart = (
         return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" failed: ${e.error.message}`)))
       }
       if (e._tag === "GroupLimitUnavailable") {
-        return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" did not run: ${e.message}`)))
+        // a permit can also be lost while the tool runs: then it did run, and may have had effects
+        const what = error.attempts === 0 ? "did not run" : "was stopped before it finished (it had started)"
+        return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" ${what}: ${e.message}`)))
       }
       if (e.encoded !== undefined) return Effect.succeed(failurePart(call, e.failure, e.encoded.value))
       return Schema.encodeUnknown(tool.failureSchema as Schema.Schema<unknown, unknown>)(e.failure).pipe(
         Effect.map((encoded) => failurePart(call, e.failure, encoded)),
-        Effect.orElseSucceed(() =>
-          errorPart(
+        // a failure the Schema cannot encode, even one whose transform throws
+        Effect.catchAllCause(() =>
+          Effect.succeed(errorPart(
             call,
             callError(name, "Failed", `tool "${name}" failed${attemptsNote(error.attempts)}: ${describe(e.failure)}`)
-          )
+          ))
         )
       )
     }
@@ -263,7 +269,13 @@ const attempt = (
 ): Effect.Effect<Tool.HandlerResult<any>, AttemptError, any> =>
   (toolkit.handle(name, params as never) as Effect.Effect<Tool.HandlerResult<any>, unknown, any>).pipe(
     Effect.catchAll((e) =>
-      Effect.fail<AttemptError>(AiError.isAiError(e) ? new Broken(e) : new ToolFailure(e, undefined))
+      // `handle`'s own errors (a result that breaks the tool's Schema) are Broken; an AiError the tool itself
+      // failed with (e.g. a sub-agent's) is the tool's failure, retried and passed on like any other
+      Effect.fail<AttemptError>(
+        AiError.isAiError(e) && e.module === "Toolkit" && e.method === `${name}.handle`
+          ? new Broken(e)
+          : new ToolFailure(e, undefined)
+      )
     ),
     Effect.flatMap((r) =>
       r.isFailure ? Effect.fail(new ToolFailure(r.result, { value: r.encodedResult })) : Effect.succeed(r)
@@ -303,20 +315,22 @@ export const run = (
         continue
       }
       // Check the parameters before running anything: retrying cannot fix them.
+      // (a transform that throws is a defect: caught too, so one bad call cannot end the others)
       const checked = yield* encodedParams(tool, call).pipe(
         Effect.tap((params) =>
           Schema.decodeUnknown(tool.parametersSchema as Schema.Schema<unknown, unknown>, { errors: "all" })(params)
         ),
-        Effect.either
+        Effect.exit
       )
-      if (Either.isLeft(checked)) {
+      if (Exit.isFailure(checked)) {
+        const failure = Cause.failureOption(checked.cause)
+        const issues = Option.isSome(failure) ? formatIssues(failure.value) : describe(Cause.squash(checked.cause))
         parts.push(errorPart(
           call,
           callError(
             call.name,
             "InvalidParameters",
-            `invalid parameters for tool "${call.name}": ${formatIssues(checked.left)}. ` +
-              `Call it again with parameters that match its schema`
+            `invalid parameters for tool "${call.name}": ${issues}. Call it again with parameters that match its schema`
           )
         ))
         continue
@@ -325,10 +339,15 @@ export const run = (
       const retryWhile = policy?.retryWhile
       pending.push({ index: parts.length, call, tool })
       parts.push(undefined)
-      tasks.push(Task.make(taskName(call), attempt(toolkit, call.name, checked.right), {
+      const schedule = policy?.schedule
+      tasks.push(Task.make(taskName(call), attempt(toolkit, call.name, checked.value), {
         ...policy,
         // Only the tool's own failures are retried (a broken result would break again).
-        retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure))
+        retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure)),
+        // the policy's schedule gets the tool's failure, as its type says, not our wrapper
+        ...(schedule === undefined ? {} : {
+          schedule: Schedule.mapInput(schedule, (e: AttemptError) => e._tag === "ToolFailure" ? e.failure : e)
+        })
       }))
     }
     if (tasks.length > 0) {
@@ -340,6 +359,26 @@ export const run = (
     }
     return parts as Array<Response.ToolResultPart<string, unknown, unknown>>
   })
+
+/**
+ * Checks `resolve`'s options at once, naming `ToolRunner.resolve` (the
+ * scheduler would only find a bad deadline once a call runs, as a defect).
+ * A deadline takes what a timeout takes: a positive duration, or `Infinity`.
+ */
+export const checkResolveOptions = (where: string, options: unknown): void => {
+  if (options === undefined) return
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOption.InvalidOption({ where, option: "options", expected: "an object", value: options, kind: "type" })
+  }
+  const deadline = (options as { readonly deadline?: unknown }).deadline
+  if (deadline === undefined) return
+  try {
+    Task.make("deadline", Effect.void, { timeout: deadline as Duration.DurationInput })
+  } catch (e) {
+    if (!InvalidOption.isInvalidOption(e)) throw e
+    throw new InvalidOption.InvalidOption({ where, option: "deadline", expected: e.expected, value: e.value, kind: e.kind })
+  }
+}
 
 /** Whether `u` is a {@link ToolCallError}. */
 export const isToolCallError = (u: unknown): u is ToolCallError =>
