@@ -4,11 +4,14 @@
  * table `main.ts` prints.
  *
  * Every case of a section runs once per repetition, one after the other
- * (interleaved), so slow drifts of the machine hit every case alike. A ratio is
- * the median of the per-repetition ratios (case ÷ peer of the same repetition).
- * No forced GC between cases: a full collection before each case made every
- * figure 1.5–3× slower and noisier (the heap shrinks and has to grow again),
- * so each case pays for its own garbage as it would in an application.
+ * (interleaved), so slow drifts of the machine hit every case alike; the
+ * order rotates by one case each repetition, so that no case always runs
+ * right after the same other one (and always collects its garbage). A ratio
+ * is the median of the per-repetition ratios (case ÷ peer of the same
+ * repetition). No forced GC between cases: a full collection before each case
+ * made every figure 1.5–3× slower and noisier (the heap shrinks and has to
+ * grow again), so a case may pay for some of the previous case's garbage, as
+ * it would in an application; the rotation spreads that over every case.
  */
 /** `--smoke`: tiny sizes and 3 repetitions, to keep the harness working (no timing assertions). */
 export const smoke = process.argv.includes("--smoke")
@@ -21,6 +24,15 @@ export const timeMs = async (f: () => Promise<unknown>): Promise<number> => {
   const start = performance.now()
   await f()
   return performance.now() - start
+}
+
+/**
+ * Throws unless every result is ok: results are values (a failed task does not
+ * reject), and a figure of failed tasks would mean nothing.
+ */
+export const allOk = <T extends { readonly ok: boolean }>(results: ReadonlyArray<T>, what: string): ReadonlyArray<T> => {
+  if (!results.every((r) => r.ok)) throw new Error(`${what}: a task failed`)
+  return results
 }
 
 export const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -41,7 +53,8 @@ export const measure = async <K extends string>(
   const names = Object.keys(cases) as Array<K>
   const samples = Object.fromEntries(names.map((k) => [k, [] as Array<number>])) as Record<K, Array<number>>
   for (let rep = 0; rep < options.warmup + reps; rep++) {
-    for (const name of names) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + rep) % names.length]!
       const value = await cases[name]()
       if (rep >= options.warmup) samples[name].push(value)
     }

@@ -9,6 +9,7 @@
  */
 import DataLoader from "dataloader"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
@@ -59,7 +60,12 @@ export const run = async (): Promise<Array<Row>> => {
       const loader = new DataLoader(runPromise, { maxBatchSize: SIZE, cache: false })
       return Promise.all(items.map((x) => loader.load(x)))
     }),
-    submitAll: perItem("submitAll", () => Effect.runPromise(batcher.submitAll(items))),
+    submitAll: perItem("submitAll", async () => {
+      const outcomes = await Effect.runPromise(batcher.submitAll(items))
+      // a figure of failed items would mean nothing (submitAll returns each item's Either)
+      if (!outcomes.every(Either.isRight)) throw new Error("batching bench: an item failed")
+      return outcomes
+    }),
     micro: perItem("micro", async () => {
       const micro = new MicroBatcher(runPromise, { maxSize: SIZE, maxWait: 20 })
       await Promise.all(items.map((x) => micro.submit(x)))

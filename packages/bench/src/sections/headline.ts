@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { Scheduler, Task } from "toolfan"
-import { measure, note, ratio, type Row, smoke, timeMs } from "../harness.js"
+import { allOk, measure, note, ratio, type Row, smoke, timeMs } from "../harness.js"
 
 export const run = async (): Promise<Array<Row>> => {
   const N = 10
@@ -17,7 +17,7 @@ export const run = async (): Promise<Array<Row>> => {
   const units = Array.from({ length: N })
   const s = await measure({
     sequential: () => timeMs(() => Effect.runPromise(Effect.forEach(units, () => tool, { discard: true }))),
-    toolfan: () => timeMs(() => runtime.runPromise(Scheduler.run(tasks)))
+    toolfan: () => timeMs(async () => allOk(await runtime.runPromise(Scheduler.run(tasks)), "headline bench"))
   }, { warmup: 1 })
   await runtime.dispose()
   const section = "headline"

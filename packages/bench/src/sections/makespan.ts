@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import pLimit from "p-limit"
 import { Scheduler, Task } from "toolfan"
-import { measure, note, ratio, type Row, sleepMs, smoke, timeMs } from "../harness.js"
+import { allOk, measure, note, ratio, type Row, sleepMs, smoke, timeMs } from "../harness.js"
 
 export const run = async (): Promise<Array<Row>> => {
   const N = smoke ? 20 : 200
@@ -17,7 +17,7 @@ export const run = async (): Promise<Array<Row>> => {
   const tasks = Array.from({ length: N }, (_, i) => Task.make(`t${i}`, Effect.sleep(MS)))
   const units = Array.from({ length: N })
   const s = await measure({
-    toolfan: () => timeMs(() => runtime.runPromise(Scheduler.run(tasks))),
+    toolfan: () => timeMs(async () => allOk(await runtime.runPromise(Scheduler.run(tasks)), "makespan bench")),
     "p-limit": () =>
       timeMs(() => {
         const limit = pLimit(C)
