@@ -485,7 +485,7 @@ describe("ToolRunner", () => {
           { groups: { shared: losing } }
         )
         expect(errorOf(value[0]!).message).toBe(
-          `tool "search" was stopped before it finished (it had started): group limit fake lease is unavailable: lease lost`
+          `tool "search" could not complete (it has run, and may have had effects): group limit fake lease is unavailable: lease lost`
         )
       }))
 

@@ -281,6 +281,23 @@ describe("Batcher", () => {
         expect(batches).toEqual([["b"]])
       }))
 
+    it.scoped("key - the key function is called once per item, even when it returns undefined", () =>
+      Effect.gen(function*() {
+        const { run } = recorder()
+        let calls = 0
+        const batcher = yield* Batcher.make({
+          run,
+          key: (t: string) => {
+            calls++
+            return t === "b" ? undefined : t
+          }
+        })
+        const fiber = yield* Effect.fork(batcher.submitAll(["a", "b", "c"]))
+        yield* TestClock.adjust(20)
+        yield* Fiber.join(fiber)
+        expect(calls).toBe(3)
+      }))
+
     it.scoped("key - a key function that throws in submitAll leaves nothing behind in the window", () =>
       Effect.gen(function*() {
         const { batches, run } = recorder()

@@ -279,6 +279,17 @@ describe("Scheduler", () => {
         }).pipe(withScheduler({ maxConcurrency: 1 })))
     }
 
+    it.effect("timeout - a task whose nested run ended while its slot was lent out still times out on time", () =>
+      Effect.gen(function*() {
+        // P lends its slot and its place in "g" to its nested run; Q takes the place until 2 s; P's nested run ends
+        // at 10 ms and P waits for its place back — its timeout at 100 ms must still cut it then
+        const parent = Task.make("P", Scheduler.run([Task.make("C", Effect.sleep(10))]), { group: "g", timeout: 100 })
+        const q = Task.make("Q", Effect.sleep(2000), { group: "g" })
+        const [p] = yield* runFor(3000, Scheduler.run([parent, q]))
+        expect(p.error?._tag).toBe("TaskTimedOut")
+        expect(p.durationMs).toBe(100)
+      }).pipe(withScheduler({ maxConcurrency: 2, groups: { g: 1 } })))
+
     it.effect("run() - a nested run in the parent's group does not deadlock on the group cap", () =>
       Effect.gen(function*() {
         const results = yield* runFor(

@@ -208,8 +208,8 @@ const toPart = (
         return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" failed: ${e.error.message}`)))
       }
       if (e._tag === "GroupLimitUnavailable") {
-        // a permit can also be lost while the tool runs: then it did run, and may have had effects
-        const what = error.attempts === 0 ? "did not run" : "was stopped before it finished (it had started)"
+        // a permit can also be lost while the tool runs, or before a retry: then it ran, and may have had effects
+        const what = error.attempts === 0 ? "did not run" : "could not complete (it has run, and may have had effects)"
         return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" ${what}: ${e.message}`)))
       }
       if (e.encoded !== undefined) return Effect.succeed(failurePart(call, e.failure, e.encoded.value))

@@ -29,8 +29,12 @@ const noop = (): void => {}
 /** In `"wait"` mode, how often to ask again while Redis is unreachable. @internal */
 export const reconnecting = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
 
-/** Error replies that mean Redis is busy or not ready yet (loading its data, failing over): asking again may work. */
-const transient = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/
+/**
+ * Error replies that mean Redis is busy, not ready yet or failing over
+ * (loading its data, a demoted primary, out of memory for now, replicas
+ * missing): asking again may work.
+ */
+const transient = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|OOM|MISCONF|NOREPLICAS)\b/
 
 /**
  * Whether `cause` is Redis answering the command with an error (ioredis'

@@ -169,7 +169,7 @@ export class BatcherImpl {
       callback(this.closedError())
       return undefined
     }
-    const entry = this.join(item, callback)
+    const entry = this.join(item, callback, notComputed)
     if (fiber !== undefined) entry.fiber = fiber
     if (this.live >= this.options.maxSize) {
       // a full batch never waits for the window; the next item opens a new one
@@ -204,7 +204,7 @@ export class BatcherImpl {
     const joining = keys !== undefined ? n : this.live > 0 ? Math.min(n, maxSize - this.live) : 0
     for (let i = 0; i < joining; i++) {
       const callback: Callback = (outcome) => block.settle(i, outcome)
-      block.joined.push([this.join(items[i], callback, keys?.[i]), callback])
+      block.joined.push([this.join(items[i], callback, keys === undefined ? notComputed : keys[i]), callback])
     }
     this.windowAt = undefined
     const batches = this.readyBatches
@@ -220,7 +220,7 @@ export class BatcherImpl {
     return block
   }
 
-  private join(item: unknown, callback: Callback, knownKey: unknown = notComputed): Entry {
+  private join(item: unknown, callback: Callback, knownKey: unknown): Entry {
     const keyOf = this.options.key
     if (keyOf !== undefined) {
       const key = knownKey !== notComputed ? knownKey : keyOf(item)

@@ -828,6 +828,12 @@ export class SchedulerImpl {
 
   /** Interrupts the attempt running on `worker` (and aborts its signal). */
   private interrupt(worker: Worker | undefined, job: Job): void {
+    // an attempt being cut does not need its lent slot back: a nested run waiting for it returns now
+    const reclaim = job.reclaim
+    if (reclaim !== undefined) {
+      job.reclaim = undefined
+      this.dropReclaim(reclaim)
+    }
     if (job.controller !== undefined) job.controller.abort()
     if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
       worker.doomed = true
