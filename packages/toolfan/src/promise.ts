@@ -28,7 +28,8 @@ import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
 import * as CoreScheduler from "./Scheduler.js"
 import * as CoreTask from "./Task.js"
-import type { TaskError } from "./TaskError.js"
+import { type TaskError, TaskInterrupted } from "./TaskError.js"
+import * as CoreTaskResult from "./TaskResult.js"
 import type { TaskResult } from "./TaskResult.js"
 
 export type {
@@ -209,8 +210,10 @@ export class Scheduler {
   readonly #scope: Scope.CloseableScope
   #service: CoreScheduler.Service | undefined = undefined
   #closing: Promise<void> | undefined = undefined
-  /** Set while a group limit is still starting (e.g. connecting): runs wait for it. */
-  readonly #starting: Promise<CoreScheduler.Service> | undefined = undefined
+  /** While a group limit is still starting (e.g. connecting): the fiber starting it, and its outcome. */
+  readonly #startFiber: Fiber.RuntimeFiber<CoreScheduler.Service, unknown> | undefined = undefined
+  /** Resolves with the service, or `undefined` if the start failed or was interrupted by `close()`; never rejects. */
+  readonly #starting: Promise<CoreScheduler.Service | undefined> | undefined = undefined
 
   constructor(options?: SchedulerOptions | undefined) {
     const scope = Effect.runSync(Scope.make())
@@ -220,8 +223,12 @@ export class Scheduler {
     this.#scope = scope
     if (exit === null) {
       // a group limit that starts asynchronously (a custom GroupLimit.make that connects first)
-      this.#starting = Effect.runPromise(Fiber.join(fiber)).then((service) => this.#service = service)
-      this.#starting.catch(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+      this.#startFiber = fiber
+      this.#starting = Effect.runPromise(Fiber.await(fiber)).then((exit) => {
+        if (Exit.isSuccess(exit)) return this.#service = exit.value
+        Effect.runFork(Scope.close(scope, Exit.void))
+        return undefined
+      })
       return
     }
     if (Exit.isFailure(exit)) {
@@ -237,24 +244,74 @@ export class Scheduler {
    * Runs the tasks; resolves with one result per task, in input order. Never
    * rejects: failures are in the results. Invalid arguments throw at once (a
    * `TypeError` or `RangeError`). While a group limit is still starting, the
-   * run waits for it first (its deadline counts from then).
+   * run waits for it (its deadline and signal still apply); if the start
+   * fails, or `close()` stops it, every task is `TaskInterrupted` (`"shutdown"`).
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
-    const start = jsErrors(() => {
+    const checked = jsErrors(() => {
       if (!Array.isArray(tasks)) validate.invalid("Scheduler.run", "tasks", "an array of Task", tasks, "type")
-      const core = tasks.map((t, i) =>
-        t instanceof Task ? t.core : validate.invalid("Scheduler.run", `tasks[${i}]`, "a Task", t, "type")
-      )
+      // an index loop: `map` would skip the holes of a sparse array
+      const core: Array<CoreTask.Any> = []
+      for (let i = 0; i < tasks.length; i++) {
+        const t: unknown = tasks[i]
+        core.push(t instanceof Task ? t.core : validate.invalid("Scheduler.run", `tasks[${i}]`, "a Task", t, "type"))
+      }
       const o = options === undefined ? {} : validate.record("Scheduler.run", "options", options) as RunOptions
+      validate.knownKeys("Scheduler.run", o as Record<string, unknown>, runOptionKeys)
       const deadlineMs = CoreScheduler.checkRunDeadline("Scheduler.run", { deadline: o.deadline })
       if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
         validate.invalid("Scheduler.run", "signal", "an AbortSignal", o.signal, "type")
       }
-      return (service: CoreScheduler.Service): Promise<any> =>
-        Effect.runPromise(CoreScheduler.internalRuns.get(service)!(core, { deadlineMs, signal: o.signal }))
+      return { core, deadlineMs, signal: o.signal }
     })
+    const start = (service: CoreScheduler.Service, deadlineMs: number): Promise<any> =>
+      Effect.runPromise(
+        CoreScheduler.internalRuns.get(service)!(checked.core, { deadlineMs, signal: checked.signal })
+      )
     const service = this.#service
-    return service !== undefined ? start(service) : this.#starting!.then(start)
+    if (service !== undefined) return start(service, checked.deadlineMs)
+    return this.#waitForStart(checked, start) as Promise<any>
+  }
+
+  /** A run asked for while a group limit is still starting. */
+  #waitForStart(
+    checked: { readonly core: ReadonlyArray<CoreTask.Any>; readonly deadlineMs: number; readonly signal: AbortSignal | undefined },
+    start: (service: CoreScheduler.Service, deadlineMs: number) => Promise<Array<TaskResult<unknown, unknown>>>
+  ): Promise<Array<TaskResult<unknown, unknown>>> {
+    const { core, deadlineMs, signal } = checked
+    const askedAt = Date.now()
+    return new Promise((resolve) => {
+      let settled = false
+      const interrupted = (reason: "deadline" | "interrupted" | "shutdown") => () => {
+        if (settled) return
+        settled = true
+        cleanup()
+        resolve(core.map((t) =>
+          CoreTaskResult.fail(t.name, new TaskInterrupted({ task: t.name, reason, attempts: 0 }), {
+            attempts: 0,
+            durationMs: 0,
+            waitMs: Date.now() - askedAt
+          })
+        ))
+      }
+      const onAbort = interrupted("interrupted")
+      const timer = Number.isFinite(deadlineMs) ? setTimeout(interrupted("deadline"), deadlineMs) : undefined
+      const cleanup = () => {
+        signal?.removeEventListener("abort", onAbort)
+        if (timer !== undefined) clearTimeout(timer)
+      }
+      if (signal?.aborted === true) return onAbort()
+      signal?.addEventListener("abort", onAbort, { once: true })
+      void this.#starting!.then((service) => {
+        if (settled) return
+        if (service === undefined) return interrupted("shutdown")()
+        settled = true
+        cleanup()
+        // the deadline counts from the call
+        const left = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - (Date.now() - askedAt)) : deadlineMs
+        start(service, left).then(resolve)
+      })
+    })
   }
 
   /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff (all 0 while limits start). */
@@ -272,9 +329,15 @@ export class Scheduler {
   close(): Promise<void> {
     // every call gets the same promise: a second close() must also wait for the shutdown
     const close = () => Effect.runPromise(Scope.close(this.#scope, Exit.void))
-    return this.#closing ??= this.#starting === undefined ? close() : this.#starting.then(close, close)
+    const fiber = this.#startFiber
+    return this.#closing ??= fiber === undefined || this.#service !== undefined
+      ? close()
+      // a limit still starting is stopped (runs waiting for it report every task interrupted)
+      : Effect.runPromise(Fiber.interrupt(fiber)).then(() => this.#starting).then(close)
   }
 }
+
+const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal"])
 
 /**
  * Options of a {@link MicroBatcher}. Times are milliseconds.

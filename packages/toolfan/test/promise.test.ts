@@ -218,8 +218,67 @@ describe("toolfan/promise", () => {
       expect(() => scheduler.run([new Task("t", () => 1)], { signal: {} as any })).toThrow(
         "Scheduler.run: signal must be an AbortSignal, got {} (object)"
       )
+      // a hole in the array, and a misspelt option
+      expect(() => scheduler.run([, new Task("t", () => 1)] as any)).toThrow("Scheduler.run: tasks[0] must be a Task")
+      expect(() => scheduler.run([new Task("t", () => 1)], { deadLine: 10 } as any)).toThrow(TypeError)
       return scheduler.close()
     })
+  })
+
+  describe("while a group limit is still starting", () => {
+    const starting = (start: GroupLimit.GroupLimit["start"]) =>
+      new Scheduler({ groups: { g: GroupLimit.make({ description: "slow", local: 1, start }) } })
+    const tags = (results: ReadonlyArray<{ readonly error?: unknown }>) =>
+      results.map((r) => {
+        const e = r.error as { _tag?: string; reason?: string } | undefined
+        return e === undefined ? "ok" : `${e._tag}:${e.reason}`
+      })
+
+    it("a run's deadline and signal still apply, and close() stops the start and settles every run", async () => {
+      const scheduler = starting(Effect.never)
+      const t = () => new Task("t", () => 1, { group: "g" })
+      expect(tags(await scheduler.run([t()], { deadline: 30 }))).toEqual(["TaskInterrupted:deadline"])
+      const controller = new AbortController()
+      const aborted = scheduler.run([t()], { signal: controller.signal })
+      controller.abort()
+      expect(tags(await aborted)).toEqual(["TaskInterrupted:interrupted"])
+      const waiting = scheduler.run([t(), t()])
+      await scheduler.close()
+      expect(tags(await waiting)).toEqual(["TaskInterrupted:shutdown", "TaskInterrupted:shutdown"])
+    })
+
+    it("a start that fails settles the runs (every task interrupted), it does not reject them", async () => {
+      const scheduler = starting(Effect.flatMap(Effect.promise(() => sleep(10)), () => Effect.die(new Error("cannot connect"))))
+      expect(tags(await scheduler.run([new Task("t", () => 1, { group: "g" })]))).toEqual(["TaskInterrupted:shutdown"])
+      await scheduler.close()
+    })
+  })
+
+  it("Task - a thenable whose then() throws is the task failing (and retried), not a defect", async () => {
+    let calls = 0
+    const scheduler = new Scheduler()
+    const thenable = () => {
+      calls++
+      return calls === 1 ? { then: () => { throw new Error("broken thenable") } } : Promise.resolve("ok")
+    }
+    const [r] = await scheduler.run([new Task("t", thenable as () => Promise<string>, { retries: 1 })])
+    expect(r.value).toBe("ok")
+    expect(r.attempts).toBe(2)
+    await scheduler.close()
+  })
+
+  it("close() - a nested run's tasks report the shutdown too", async () => {
+    const scheduler = new Scheduler()
+    let nested: ReadonlyArray<{ readonly error?: unknown }> = []
+    const child = new Task("child", (signal: AbortSignal) => sleep(10_000, signal))
+    const parent = new Task("parent", async (signal: AbortSignal) => {
+      nested = await scheduler.run([child], { signal })
+    })
+    const outer = scheduler.run([parent])
+    await sleep(20)
+    await scheduler.close()
+    await outer
+    expect((nested[0]!.error as { reason?: string }).reason).toBe("shutdown")
   })
 })
 

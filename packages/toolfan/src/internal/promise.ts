@@ -16,7 +16,12 @@ export const resumeWith = <A>(evaluate: () => PromiseLike<A> | A, resume: (effec
     return
   }
   if (Predicate.isPromiseLike(value)) {
-    value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
+    try {
+      value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
+    } catch (error) {
+      // a thenable whose `then` throws: the tool failing too
+      resume(Effect.fail(error))
+    }
   } else {
     resume(Effect.succeed(value))
   }

@@ -347,11 +347,13 @@ export class SchedulerImpl {
     }
     const signal = run.options.signal
     if (signal !== undefined) {
+      // a nested run of the Promise API is cancelled through its parent's signal: when the scheduler is closing,
+      // that is its shutdown
       if (signal.aborted) {
-        this.cancel(run, "interrupted")
+        this.cancel(run, this.closed ? "shutdown" : "interrupted")
         return
       }
-      run.onAbort = () => this.cancel(run, "interrupted")
+      run.onAbort = () => this.cancel(run, this.closed ? "shutdown" : "interrupted")
       signal.addEventListener("abort", run.onAbort, { once: true })
     }
     if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
