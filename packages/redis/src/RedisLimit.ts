@@ -235,5 +235,5 @@ export const rate = (options: RateOptions): GroupLimit.GroupLimit => {
     timeoutMs,
     onUnavailable
   }
-  return GroupLimit.make({ description, local: limit, onUnavailable, start: Effect.suspend(() => rateLimit.start(settings)) })
+  return GroupLimit.make({ description, local: limit, kind: "rate", onUnavailable, start: Effect.suspend(() => rateLimit.start(settings)) })
 }

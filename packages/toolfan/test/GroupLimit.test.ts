@@ -410,6 +410,21 @@ describe("GroupLimit", () => {
       }).pipe(Effect.scoped))
   })
 
+  describe("rate, long tasks", () => {
+    it.effect("rate() - running tasks do not count: long tasks start at the rate, not `limit` at a time", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const s = yield* Scheduler.make({
+          maxConcurrency: 100,
+          groups: { llm: GroupLimit.rate({ limit: 2, window: "100 millis" }) }
+        })
+        // 1 s tasks: with the group's places held while running, the 3rd and 4th would wait for the first two to end
+        yield* runFor(3000, s.run(sleepTasks(probe, "l", 4, 1000, "llm")))
+        expect(probe.starts.map((x) => x.at)).toEqual([0, 0, 50, 100])
+        expect(probe.peak).toBe(4)
+      }).pipe(Effect.scoped))
+  })
+
   describe("options", () => {
     it("Scheduler.make - refuses a group that is neither a number nor a GroupLimit", () => {
       const exit = Effect.runSyncExit(Effect.scoped(Scheduler.make({ groups: { search: "8" as never } })))

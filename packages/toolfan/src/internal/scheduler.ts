@@ -578,6 +578,8 @@ export class SchedulerImpl {
       t.hold = hold
       t.state = State.Queued
       this.ready.push(t)
+      // a rate limit's permit is a turn to start: the place goes to the next task waiting for a turn
+      if (started.limit.kind === "rate") this.releaseGroup(t)
       this.pump(undefined)
       return
     }
