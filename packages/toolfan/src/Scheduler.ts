@@ -143,11 +143,14 @@ export interface Service {
  */
 export class Scheduler extends Context.Tag("toolfan/Scheduler")<Scheduler, Service>() {}
 
+const optionKeys: ReadonlySet<string> = new Set(["maxConcurrency", "groups"])
+
 const checkOptions = (
   where: string,
   options: Options | undefined
 ): { max: number; groups: Record<string, number | GroupLimit.GroupLimit> } => {
   const o = options === undefined ? {} : validate.record(where, "options", options) as Options
+  validate.knownKeys(where, o as Record<string, unknown>, optionKeys)
   const max = o.maxConcurrency === undefined ? 10 : validate.integer(where, "maxConcurrency", o.maxConcurrency, 1, true)
   const groups: Record<string, number | GroupLimit.GroupLimit> = {}
   if (o.groups !== undefined) {
@@ -193,9 +196,13 @@ const checkRunOptions = (where: string, options: RunOptions | undefined): number
  * @category constructors
  */
 export const make = (options?: Options | undefined): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
+  makeAt("Scheduler.make", options)
+
+/** {@link make}, naming `where` in its errors (the Promise API's `new Scheduler`). @internal */
+export const makeAt = (where: string, options?: Options | undefined): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
   Effect.gen(function*() {
     const { groups, max } = yield* Effect.try({
-      try: () => checkOptions("Scheduler.make", options),
+      try: () => checkOptions(where, options),
       catch: (e) => e as InvalidOption
     })
     const clock = yield* Effect.clock

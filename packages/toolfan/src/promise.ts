@@ -23,6 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
+import { onAbort } from "./internal/signals.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
@@ -218,7 +219,7 @@ export class Scheduler {
   constructor(options?: SchedulerOptions | undefined) {
     const scope = Effect.runSync(Scope.make())
     // runs synchronously up to the first asynchronous step: bad options throw here, at once
-    const fiber = Effect.runFork(Scope.extend(CoreScheduler.make(options), scope))
+    const fiber = Effect.runFork(Scope.extend(CoreScheduler.makeAt("Scheduler", options), scope))
     const exit = fiber.unsafePoll()
     this.#scope = scope
     if (exit === null) {
@@ -249,18 +250,18 @@ export class Scheduler {
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
     const checked = jsErrors(() => {
-      if (!Array.isArray(tasks)) validate.invalid("Scheduler.run", "tasks", "an array of Task", tasks, "type")
+      if (!Array.isArray(tasks)) validate.invalid("scheduler.run", "tasks", "an array of Task", tasks, "type")
       // an index loop: `map` would skip the holes of a sparse array
       const core: Array<CoreTask.Any> = []
       for (let i = 0; i < tasks.length; i++) {
         const t: unknown = tasks[i]
-        core.push(t instanceof Task ? t.core : validate.invalid("Scheduler.run", `tasks[${i}]`, "a Task", t, "type"))
+        core.push(t instanceof Task ? t.core : validate.invalid("scheduler.run", `tasks[${i}]`, "a Task", t, "type"))
       }
-      const o = options === undefined ? {} : validate.record("Scheduler.run", "options", options) as RunOptions
-      validate.knownKeys("Scheduler.run", o as Record<string, unknown>, runOptionKeys)
-      const deadlineMs = CoreScheduler.checkRunDeadline("Scheduler.run", { deadline: o.deadline })
+      const o = options === undefined ? {} : validate.record("scheduler.run", "options", options) as RunOptions
+      validate.knownKeys("scheduler.run", o as Record<string, unknown>, runOptionKeys)
+      const deadlineMs = CoreScheduler.checkRunDeadline("scheduler.run", { deadline: o.deadline })
       if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-        validate.invalid("Scheduler.run", "signal", "an AbortSignal", o.signal, "type")
+        validate.invalid("scheduler.run", "signal", "an AbortSignal", o.signal, "type")
       }
       return { core, deadlineMs, signal: o.signal }
     })
@@ -279,7 +280,8 @@ export class Scheduler {
     start: (service: CoreScheduler.Service, deadlineMs: number) => Promise<Array<TaskResult<unknown, unknown>>>
   ): Promise<Array<TaskResult<unknown, unknown>>> {
     const { core, deadlineMs, signal } = checked
-    const askedAt = Date.now()
+    // monotonic: a step of the system clock changes no deadline
+    const askedAt = performance.now()
     return new Promise((resolve) => {
       let settled = false
       const interrupted = (reason: "deadline" | "interrupted" | "shutdown") => () => {
@@ -290,25 +292,25 @@ export class Scheduler {
           CoreTaskResult.fail(t.name, new TaskInterrupted({ task: t.name, reason, attempts: 0 }), {
             attempts: 0,
             durationMs: 0,
-            waitMs: Date.now() - askedAt
+            waitMs: performance.now() - askedAt
           })
         ))
       }
-      const onAbort = interrupted("interrupted")
-      const timer = Number.isFinite(deadlineMs) ? setTimeout(interrupted("deadline"), deadlineMs) : undefined
+      const aborted = interrupted("interrupted")
+      if (signal?.aborted === true) return aborted()
+      const stopTimer = Number.isFinite(deadlineMs) ? setLongTimeout(interrupted("deadline"), deadlineMs) : undefined
+      const stopListening = signal === undefined ? undefined : onAbort(signal, aborted)
       const cleanup = () => {
-        signal?.removeEventListener("abort", onAbort)
-        if (timer !== undefined) clearTimeout(timer)
+        stopListening?.()
+        stopTimer?.()
       }
-      if (signal?.aborted === true) return onAbort()
-      signal?.addEventListener("abort", onAbort, { once: true })
       void this.#starting!.then((service) => {
         if (settled) return
         if (service === undefined) return interrupted("shutdown")()
         settled = true
         cleanup()
         // the deadline counts from the call
-        const left = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - (Date.now() - askedAt)) : deadlineMs
+        const left = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - (performance.now() - askedAt)) : deadlineMs
         start(service, left).then(resolve)
       })
     })
@@ -335,6 +337,19 @@ export class Scheduler {
       // a limit still starting is stopped (runs waiting for it report every task interrupted)
       : Effect.runPromise(Fiber.interrupt(fiber)).then(() => this.#starting).then(close)
   }
+}
+
+/** Node's timers overflow above 2³¹−1 ms (and fire at once): longer delays are waited out in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** `setTimeout` for any delay, returning its cancel function. */
+const setLongTimeout = (f: () => void, ms: number): () => void => {
+  let handle: ReturnType<typeof setTimeout>
+  const arm = (left: number) => {
+    handle = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(f, left)
+  }
+  arm(ms)
+  return () => clearTimeout(handle)
 }
 
 const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal"])

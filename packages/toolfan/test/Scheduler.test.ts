@@ -1,4 +1,5 @@
 import { assert, describe, expect, it } from "@effect/vitest"
+import { AsyncLocalStorage } from "node:async_hooks"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
@@ -8,11 +9,12 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { InvalidOption, Scheduler, Task, TaskError } from "../src/index.js"
+import { GroupLimit, InvalidOption, Scheduler, Task, TaskError } from "../src/index.js"
 import { advance, Probe, runFor } from "./utils.js"
 
 class SearchError extends Data.TaggedError("SearchError")<{ readonly transient: boolean }> {}
@@ -305,6 +307,52 @@ describe("Scheduler", () => {
         expect(results[0].value?.[0].value).toBe("done")
       }).pipe(withScheduler({ maxConcurrency: 2, groups: { g: 1 } })))
 
+    it.effect("run() - a fiber forked by a task (not joined) that runs later is not nested in another task: the cap holds", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        // "spawner" forks a background fiber and ends at once; the fiber calls run() at 50 ms,
+        // while "busy" (queued behind the spawner) is running on the same worker
+        const spawner = Task.make(
+          "spawner",
+          Effect.asVoid(Effect.forkDaemon(Effect.delay(Scheduler.run([Task.make("late", probe.sleep("late", 10, 0))]), 50)))
+        )
+        const busy = Task.make("busy", probe.sleep("busy", 100, 0))
+        yield* runFor(500, Scheduler.run([spawner, busy]))
+        yield* TestClock.adjust(500)
+        expect(probe.peak).toBe(1) // was 2: "late" borrowed the slot of "busy"
+        expect(probe.startOf("late")).toBe(100) // it waits for a slot like any run
+        expect(yield* Scheduler.stats).toEqual({ active: 0, pending: 0, delayed: 0 })
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
+    it.effect("run() - a fiber forked by a task that runs while its task still runs is nested in it (no deadlock)", () =>
+      Effect.gen(function*() {
+        const parent = Task.make(
+          "parent",
+          Effect.flatMap(
+            Effect.fork(Scheduler.run([Task.make("child", Effect.as(Effect.sleep(10), "done"))])),
+            Fiber.join
+          )
+        )
+        const [result] = yield* runFor(100, Scheduler.run([parent]))
+        expect(result.value?.[0].value).toBe("done")
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
+    it.effect("run() - a nested run in a rate-limited group takes its slot back without waiting for a turn", () =>
+      Effect.gen(function*() {
+        // one start per 3 s: the parent used the turn; taking its slot back after the child is no new start
+        const parent = Task.make(
+          "parent",
+          Effect.zipRight(Scheduler.run([Task.make("child", Effect.sleep(10))]), Clock.currentTimeMillis),
+          { group: "llm" }
+        )
+        const [result] = yield* runFor(100, Scheduler.run([parent]))
+        expect(result.value).toBe(10) // was 3000: it waited for the next rate token
+        expect(result.durationMs).toBe(10)
+      }).pipe(withScheduler({
+        maxConcurrency: 1,
+        groups: { llm: GroupLimit.rate({ limit: 1, window: "3 seconds", algorithm: "fixed-window" }) }
+      })))
+
     it.effect("stats - reports attempts in flight, tasks waiting and tasks in backoff", () =>
       Effect.gen(function*() {
         const fiber = yield* Effect.fork(Scheduler.run([
@@ -562,6 +610,23 @@ describe("Scheduler", () => {
         expect(bad.error?._tag).toBe("TaskDefect")
         expect(good.value).toBe("g")
       }).pipe(withScheduler()))
+
+    it.live("a promise task runs in the AsyncLocalStorage context of the run that brought it, not of the task that freed its slot", () =>
+      Effect.gen(function*() {
+        const als = new AsyncLocalStorage<string>()
+        const runtime = yield* Effect.runtime<Scheduler.Scheduler>()
+        const seen = (name: string, ms: number) =>
+          Task.fromPromise(name, async () => {
+            const before = als.getStore()
+            await new Promise((resolve) => setTimeout(resolve, ms))
+            return [before, als.getStore()]
+          })
+        const runIn = (store: string, tasks: ReadonlyArray<Task.Task<Array<string | undefined>, unknown>>) =>
+          als.run(store, () => Runtime.runPromise(runtime)(Scheduler.run(tasks)))
+        const [a, b] = yield* Effect.promise(() => Promise.all([runIn("A", [seen("a", 10)]), runIn("B", [seen("b1", 1), seen("b2", 1)])]))
+        expect(a.map((r) => r.value)).toEqual([["A", "A"]])
+        expect(b.map((r) => r.value)).toEqual([["B", "B"], ["B", "B"]])
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
 
     it.effect("tasks see the services and FiberRefs of the caller", () =>
       Effect.gen(function*() {

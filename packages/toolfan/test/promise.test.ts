@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { AsyncLocalStorage } from "node:async_hooks"
 import * as Effect from "effect/Effect"
 import { GroupLimit } from "../src/index.js"
 import { MicroBatcher, Scheduler, Task } from "../src/promise.js"
@@ -202,11 +203,14 @@ describe("toolfan/promise", () => {
     it("throw a RangeError or TypeError naming the option and the value", () => {
       expect(() => new Scheduler({ maxConcurrency: 0 })).toThrow(RangeError)
       expect(() => new Scheduler({ maxConcurrency: 1.5 })).toThrow(
-        "Scheduler.make: maxConcurrency must be an integer ≥ 1 or Infinity, got 1.5 (number)"
+        "Scheduler: maxConcurrency must be an integer ≥ 1 or Infinity, got 1.5 (number)"
       )
       expect(() => new Scheduler({ maxConcurrency: "8" as any })).toThrow(TypeError)
       expect(() => new Task("t", () => 1, { timeout: -5 })).toThrow(RangeError)
-      expect(() => new Task("t", () => 1, { timeout: -5 })).toThrow("Task: timeout must be a positive duration")
+      // its times are milliseconds: the message does not suggest "5 seconds"
+      expect(() => new Task("t", () => 1, { timeout: -5 })).toThrow(
+        "Task: timeout must be a positive number of milliseconds, got -5 (number)"
+      )
       expect(() => new Task("t", () => 1, { timeout: Number.NaN })).toThrow("got NaN (number)")
       expect(() => new Task("t", () => 1, { retries: -1 })).toThrow("Task: retries must be an integer ≥ 0, got -1")
       expect(() => new (Task as any)("t", "nope")).toThrow(TypeError)
@@ -216,12 +220,129 @@ describe("toolfan/promise", () => {
       expect(() => scheduler.run([{ name: "fake" } as any])).toThrow(TypeError)
       expect(() => scheduler.run([new Task("t", () => 1)], { deadline: -1 })).toThrow(RangeError)
       expect(() => scheduler.run([new Task("t", () => 1)], { signal: {} as any })).toThrow(
-        "Scheduler.run: signal must be an AbortSignal, got {} (object)"
+        "scheduler.run: signal must be an AbortSignal, got {} (object)"
       )
       // a hole in the array, and a misspelt option
-      expect(() => scheduler.run([, new Task("t", () => 1)] as any)).toThrow("Scheduler.run: tasks[0] must be a Task")
+      expect(() => scheduler.run([, new Task("t", () => 1)] as any)).toThrow("scheduler.run: tasks[0] must be a Task")
       expect(() => scheduler.run([new Task("t", () => 1)], { deadLine: 10 } as any)).toThrow(TypeError)
       return scheduler.close()
+    })
+
+    it("new Scheduler() - refuses an unknown option, suggesting the one meant", () => {
+      expect(() => new Scheduler({ concurrency: 8 } as any)).toThrow(TypeError)
+      expect(() => new Scheduler({ concurrency: 8 } as any)).toThrow(
+        "Scheduler: options.concurrency must be one of maxConcurrency, groups (unknown option — did you mean maxConcurrency?), got \"concurrency\" (string)"
+      )
+      expect(() => new Scheduler({ maxConcurency: 3 } as any)).toThrow("did you mean maxConcurrency?")
+    })
+  })
+
+  describe("context of the caller", () => {
+    it("run() - a task runs in the AsyncLocalStorage context of the run() that brought it, not of the task that freed its slot", async () => {
+      const als = new AsyncLocalStorage<string>()
+      const scheduler = new Scheduler({ maxConcurrency: 1 })
+      const seen = (name: string) =>
+        new Task(name, async () => {
+          const before = als.getStore()
+          await sleep(5)
+          return [before, als.getStore()]
+        })
+      const [a, b, c] = await Promise.all([
+        als.run("A", () => scheduler.run([seen("a1"), seen("a2")])),
+        als.run("B", () => scheduler.run([seen("b1"), seen("b2")])),
+        scheduler.run([seen("none")])
+      ])
+      expect(a.map((r) => r.value)).toEqual([["A", "A"], ["A", "A"]])
+      expect(b.map((r) => r.value)).toEqual([["B", "B"], ["B", "B"]])
+      expect(c[0].value).toEqual([undefined, undefined])
+      await scheduler.close()
+    })
+
+    it("run() - a task without parameters (no signal) also gets its caller's context", async () => {
+      const als = new AsyncLocalStorage<string>()
+      const scheduler = new Scheduler({ maxConcurrency: 1 })
+      const [, b] = await Promise.all([
+        als.run("A", () => scheduler.run([new Task("slow", () => sleep(10))])),
+        als.run("B", () => scheduler.run([new Task("b", () => als.getStore())]))
+      ])
+      expect(b[0].value).toBe("B")
+      await scheduler.close()
+    })
+  })
+
+  describe("signals and timers", () => {
+    const warnings: Array<Error> = []
+    const onWarning = (w: Error) => warnings.push(w)
+    beforeAll(() => {
+      process.on("warning", onWarning)
+    })
+    afterAll(() => {
+      process.off("warning", onWarning)
+    })
+
+    it("run() - 20 runs sharing one caller signal print no MaxListenersExceededWarning, and the signal still cancels them all", async () => {
+      warnings.length = 0
+      const scheduler = new Scheduler({ maxConcurrency: 4 })
+      const controller = new AbortController()
+      const runs = Array.from({ length: 20 }, (_, i) =>
+        scheduler.run([new Task(`t${i}`, (signal: AbortSignal) => sleep(10_000, signal))], { signal: controller.signal })
+      )
+      await sleep(5)
+      controller.abort()
+      const results = await Promise.all(runs)
+      expect(results.map((r) => r[0].error?._tag)).toEqual(Array(20).fill("TaskInterrupted"))
+      await sleep(0)
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([])
+      await scheduler.close()
+    })
+
+    it("run() - 20 nested runs on one task's signal print no MaxListenersExceededWarning", async () => {
+      warnings.length = 0
+      const scheduler = new Scheduler({ maxConcurrency: 2 })
+      const [parent] = await scheduler.run([
+        new Task("fan-out", async (signal: AbortSignal) => {
+          const nested = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => scheduler.run([new Task(`n${i}`, async () => i)], { signal }))
+          )
+          return nested.map((r) => r[0].value)
+        })
+      ])
+      expect(parent.value).toEqual(Array.from({ length: 20 }, (_, i) => i))
+      await sleep(0)
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([])
+      await scheduler.close()
+    })
+
+    it("run() - a deadline above 2^31-1 ms while a group limit starts does not end the run at once (no timer overflow)", async () => {
+      warnings.length = 0
+      const scheduler = new Scheduler({
+        groups: { g: GroupLimit.make({ description: "slow start", local: 1, start: Effect.as(Effect.sleep("20 millis"), { acquire: () => Effect.succeed({ release: () => {} }) }) }) }
+      })
+      const [result] = await scheduler.run([new Task("t", async () => "done", { group: "g" })], { deadline: 2 ** 31 + 1000 })
+      expect(result.value).toBe("done")
+      expect(warnings.filter((w) => w.name === "TimeoutOverflowWarning")).toEqual([])
+      await scheduler.close()
+    })
+
+    it("run() - a timed-out attempt's signal is aborted with a TimeoutError, a cancelled one with an AbortError", async () => {
+      const scheduler = new Scheduler({ maxConcurrency: 2 })
+      const reasons: Array<unknown> = []
+      const hang = (signal: AbortSignal) =>
+        new Promise((_, reject) => signal.addEventListener("abort", () => {
+          reasons.push(signal.reason)
+          reject(signal.reason)
+        }))
+      const controller = new AbortController()
+      const run = scheduler.run([new Task("slow", hang, { timeout: 10 }), new Task("cut", hang)], { signal: controller.signal })
+      await sleep(30)
+      controller.abort()
+      const [slow, cut] = await run
+      expect(slow.error?._tag).toBe("TaskTimedOut")
+      expect(cut.error?._tag).toBe("TaskInterrupted")
+      expect((reasons[0] as DOMException).name).toBe("TimeoutError")
+      expect((reasons[0] as DOMException).message).toContain(`"slow" timed out after 10 ms`)
+      expect((reasons[1] as DOMException).name).toBe("AbortError")
+      await scheduler.close()
     })
   })
 

@@ -3,6 +3,12 @@ import { InvalidOption } from "../InvalidOption.js"
 
 const unitPattern = /^(-?\d+(?:\.\d+)?)\s+(nanos?|micros?|millis?|seconds?|minutes?|hours?|days?|weeks?)$/
 
+/**
+ * The `where` of the Promise API's checks: its times are typed as
+ * milliseconds, so its messages must not suggest `"5 seconds"`.
+ */
+export const promiseApi: ReadonlySet<string> = new Set(["Task", "Scheduler", "scheduler.run", "MicroBatcher"])
+
 const fail = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range"): never => {
   throw new InvalidOption({ where, option, expected, value, kind })
 }
@@ -13,7 +19,9 @@ const fail = (where: string, option: string, expected: string, value: unknown, k
  * inspected here. Returns the duration in milliseconds (`Infinity` allowed).
  */
 export const durationMillis = (where: string, option: string, value: unknown): number => {
-  const expected = "a positive duration (milliseconds as a number, or e.g. \"5 seconds\")"
+  const expected = promiseApi.has(where)
+    ? "a positive number of milliseconds"
+    : "a positive duration (milliseconds as a number, or e.g. \"5 seconds\")"
   let ms: number
   if (typeof value === "number") {
     ms = value
@@ -78,8 +86,40 @@ export const record = (where: string, option: string, value: unknown): Record<st
 /** Refuses keys outside `known` (a misspelt option would otherwise be ignored). */
 export const knownKeys = (where: string, record: Record<string, unknown>, known: ReadonlySet<string>): void => {
   for (const key of Object.keys(record)) {
-    if (!known.has(key)) fail(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option)`, key, "type")
+    if (known.has(key)) continue
+    const near = closest(key, known)
+    const hint = near === undefined ? "" : ` — did you mean ${near}?`
+    fail(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option${hint})`, key, "type")
   }
+}
+
+/** The known key a misspelt one most likely meant: one containing the other, or at most 2 edits away. */
+const closest = (key: string, known: ReadonlySet<string>): string | undefined => {
+  const lower = key.toLowerCase()
+  let best: string | undefined = undefined
+  let bestDistance = 3
+  for (const k of known) {
+    const kl = k.toLowerCase()
+    if (kl.includes(lower) || lower.includes(kl)) return k
+    const d = editDistance(lower, kl)
+    if (d < bestDistance) {
+      bestDistance = d
+      best = k
+    }
+  }
+  return best
+}
+
+const editDistance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
 }
 
 export const invalid = fail
