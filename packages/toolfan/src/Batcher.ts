@@ -212,10 +212,16 @@ const inBatchedStep = (fiber: unknown): boolean => {
  */
 export const make = <I, X, E = never, R = never>(
   options: Options<I, X, E, R>
+): Effect.Effect<Batcher<I, Output<X>, E | ItemError<X>>, InvalidOption, Scope.Scope | R> => makeAt("Batcher.make", options)
+
+/** {@link make}, naming `where` in its errors (the Promise API's `new MicroBatcher`). @internal */
+export const makeAt = <I, X, E = never, R = never>(
+  where: string,
+  options: Options<I, X, E, R>
 ): Effect.Effect<Batcher<I, Output<X>, E | ItemError<X>>, InvalidOption, Scope.Scope | R> =>
   Effect.gen(function*() {
     const checked = yield* Effect.try({
-      try: () => checkOptions(options),
+      try: () => checkOptions(where, options),
       catch: (e) => e as InvalidOption
     })
     // one scope of our own, closed in order whatever the caller's scope does (it may close its finalizers in
@@ -242,8 +248,7 @@ const optionKeys: ReadonlySet<string> = new Set([
   "retryWhile"
 ])
 
-const checkOptions = (options: Options<any, any, any, any>) => {
-  const where = "Batcher.make"
+const checkOptions = (where: string, options: Options<any, any, any, any>) => {
   const o = validate.record(where, "options", options) as unknown as Options<any, any, any, any>
   validate.knownKeys(where, o as unknown as Record<string, unknown>, optionKeys)
   const run = validate.func<internal.Options["run"]>(where, "run", o.run)

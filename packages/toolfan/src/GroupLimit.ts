@@ -205,7 +205,7 @@ const releaseNothing: Permit = { release: noop }
 export const rate = (options: {
   /** Attempts per window: an integer ≥ 1. */
   readonly limit: number
-  /** The window: a positive duration. */
+  /** The window: a positive, finite duration (`Infinity` is refused). */
   readonly window: import("effect/Duration").DurationInput
   /** Default: `"token-bucket"`. */
   readonly algorithm?: "token-bucket" | "fixed-window" | undefined
@@ -214,6 +214,16 @@ export const rate = (options: {
   const o = validate.record(where, "options", options)
   const limit = validate.integer(where, "limit", o.limit, 1, false)
   const window = validate.durationMillis(where, "window", o.window)
+  // an infinite window would grant `limit` turns and then keep every later task waiting forever
+  if (!Number.isFinite(window)) {
+    validate.invalid(
+      where,
+      "window",
+      "a finite positive duration (milliseconds as a number, or e.g. \"5 seconds\")",
+      o.window,
+      "range"
+    )
+  }
   const algorithm = o.algorithm ?? "token-bucket"
   if (algorithm !== "token-bucket" && algorithm !== "fixed-window") {
     validate.invalid(where, "algorithm", `"token-bucket" or "fixed-window"`, algorithm, "type")

@@ -9,7 +9,20 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import type { GroupLimitUnavailable } from "./GroupLimit.js"
-import { describe } from "./internal/describe.js"
+import { describe, fieldsJSON } from "./internal/describe.js"
+
+/**
+ * A task error as JSON: its tag, its fields and its message (a getter, which
+ * `JSON.stringify` would drop). Total: whatever the error carries (a circular
+ * object, a BigInt, a getter that throws), this never throws; see
+ * `TaskResult`'s JSON form.
+ */
+const toJSON = (error: { readonly _tag: string; readonly message: string }): Record<string, unknown> => ({
+  _tag: error._tag,
+  ...fieldsJSON(error),
+  // the messages never throw: `describe` reads the carried value safely
+  message: error.message
+})
 
 /**
  * The task's effect failed with `error` (its typed error `E`) on its last
@@ -30,6 +43,10 @@ export class TaskFailed<E = unknown> extends Data.TaggedError("TaskFailed")<{
   override get cause(): E {
     return this.error
   }
+  /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
+  override toJSON(): Record<string, unknown> {
+    return toJSON(this)
+  }
   override get message(): string {
     const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
     return `task "${this.task}" failed${tries}: ${describe(this.error)}`
@@ -48,6 +65,10 @@ export class TaskTimedOut extends Data.TaggedError("TaskTimedOut")<{
   readonly timeout: Duration.Duration
   readonly attempts: number
 }> {
+  /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
+  override toJSON(): Record<string, unknown> {
+    return toJSON(this)
+  }
   override get message(): string {
     const tries = this.attempts > 1 ? ` (attempt ${this.attempts})` : ""
     return `task "${this.task}" timed out after ${Duration.format(this.timeout)}${tries}; ` +
@@ -70,6 +91,10 @@ export class TaskDefect extends Data.TaggedError("TaskDefect")<{
   override get cause(): unknown {
     return this.defect
   }
+  /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
+  override toJSON(): Record<string, unknown> {
+    return toJSON(this)
+  }
   override get message(): string {
     return `task "${this.task}" died with a defect: ${describe(this.defect)}`
   }
@@ -88,6 +113,10 @@ export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
   readonly reason: "deadline" | "interrupted" | "shutdown"
   readonly attempts: number
 }> {
+  /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
+  override toJSON(): Record<string, unknown> {
+    return toJSON(this)
+  }
   override get message(): string {
     switch (this.reason) {
       case "deadline":
@@ -110,6 +139,10 @@ export class TaskSkipped extends Data.TaggedError("TaskSkipped")<{
   readonly task: string
   readonly dependency: string
 }> {
+  /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
+  override toJSON(): Record<string, unknown> {
+    return toJSON(this)
+  }
   override get message(): string {
     return `task "${this.task}" was skipped: its dependency "${this.dependency}" did not succeed`
   }

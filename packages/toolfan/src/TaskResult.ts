@@ -1,12 +1,15 @@
 /**
  * The outcome of one task in a run. A `TaskResult` never throws: it holds the
  * value or the {@link TaskError}, plus how many attempts were made and how long
- * the task ran and waited.
+ * the task ran and waited. `JSON.stringify(result)` never throws either,
+ * whatever the value or the error holds, so a result can go back to a model
+ * as it is.
  *
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
+import { toJSONSafe } from "./internal/describe.js"
 import type { TaskError } from "./TaskError.js"
 
 /**
@@ -83,12 +86,17 @@ class TaskResultImpl<A, E> {
   get result(): Either.Either<A, TaskError<E>> {
     return this.ok ? Either.right(this.value as A) : Either.left(this.error as TaskError<E>)
   }
+  /**
+   * The JSON form, ready to go back to a model: never throws, whatever the
+   * value or the error carries (circular references, BigInts, throwing
+   * getters; see docs/tasks-results-errors.md, "As JSON").
+   */
   toJSON() {
     return {
       _id: "TaskResult",
       name: this.name,
       ok: this.ok,
-      ...(this.ok ? { value: this.value } : { error: errorJSON(this.error!) }),
+      ...(this.ok ? { value: toJSONSafe(this.value) } : { error: errorJSON(this.error!) }),
       attempts: this.attempts,
       durationMs: this.durationMs,
       waitMs: this.waitMs
@@ -96,10 +104,21 @@ class TaskResultImpl<A, E> {
   }
 }
 
-/** An error as JSON, with its readable `message` (a getter, which JSON.stringify would drop). */
+/**
+ * An error as JSON, with its readable `message` (a getter, which JSON.stringify
+ * would drop): a task error's own `toJSON` gives it, one from another copy of
+ * the package may not.
+ */
 const errorJSON = (error: TaskError<unknown>): unknown => {
-  const json = "toJSON" in error && typeof error.toJSON === "function" ? error.toJSON() : { ...error }
-  return { ...(json as object), message: error.message }
+  const json = toJSONSafe(error)
+  if (typeof json !== "object" || json === null || "message" in json) return json
+  let message: unknown
+  try {
+    message = error.message
+  } catch {
+    message = error._tag
+  }
+  return { ...json, message }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -27,6 +28,31 @@ const recorder = <A>(label: (text: string) => A = (t) => `label:${t}` as A) => {
 }
 
 const texts = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
+
+/**
+ * The test's clock, wrapped to count the sleeps in progress (an interrupted
+ * sleep stops counting): a batcher made with it (`Effect.withClock`) holds a
+ * timer exactly while `sleeping()` is above 0.
+ */
+const countingClock = Effect.map(Effect.clock, (clock) => {
+  let sleeping = 0
+  const counting: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => clock.unsafeCurrentTimeMillis(),
+    currentTimeMillis: clock.currentTimeMillis,
+    unsafeCurrentTimeNanos: () => clock.unsafeCurrentTimeNanos(),
+    currentTimeNanos: clock.currentTimeNanos,
+    sleep: (duration) =>
+      Effect.ensuring(
+        Effect.suspend(() => {
+          sleeping++
+          return clock.sleep(duration)
+        }),
+        Effect.sync(() => sleeping--)
+      )
+  }
+  return { clock: counting, sleeping: () => sleeping }
+})
 
 describe("Batcher", () => {
   describe("batch shapes", () => {
@@ -117,6 +143,60 @@ describe("Batcher", () => {
         expect(labels).toEqual(["label:a", "label:b", "label:c", "label:d", "label:e"])
         expect(shapes).toEqual([5])
       }).pipe(Effect.scoped))
+  })
+
+  describe("timers", () => {
+    it.scoped("submit() - a batch sent full cancels its window's timer at once: an idle batcher holds no timer", () =>
+      Effect.gen(function*() {
+        const { clock, sleeping } = yield* countingClock
+        const { run, shapes } = recorder()
+        const batcher = yield* Batcher.make({ run, maxSize: 2, maxWait: "30 seconds" }).pipe(Effect.withClock(clock))
+        expect(sleeping()).toBe(0)
+        const labels = yield* Effect.forEach(["a", "b"], batcher.submit, { concurrency: "unbounded" })
+        expect(labels).toEqual(["label:a", "label:b"])
+        expect(shapes).toEqual([2])
+        yield* Effect.yieldNow()
+        expect(sleeping()).toBe(0)
+        // a burst of full batches ending in a partial one keeps one timer, for the open window
+        const fiber = yield* Effect.fork(Effect.forEach(texts(5), batcher.submit, { concurrency: "unbounded" }))
+        yield* TestClock.adjust(0)
+        expect(shapes).toEqual([2, 2, 2])
+        expect(sleeping()).toBe(1)
+        yield* TestClock.adjust("30 seconds")
+        yield* Fiber.join(fiber)
+        expect(shapes).toEqual([2, 2, 2, 1])
+        yield* Effect.yieldNow()
+        expect(sleeping()).toBe(0)
+      }))
+
+    it.scoped("submitAll() - a block that takes the open window's items cancels the window's timer", () =>
+      Effect.gen(function*() {
+        const { clock, sleeping } = yield* countingClock
+        const { batches, run } = recorder()
+        const batcher = yield* Batcher.make({ run, maxSize: 4, maxWait: "30 seconds" }).pipe(Effect.withClock(clock))
+        const early = yield* Effect.fork(batcher.submit("early"))
+        yield* TestClock.adjust(0)
+        expect(sleeping()).toBe(1)
+        yield* batcher.submitAll(["a", "b"])
+        expect(batches).toEqual([["early", "a", "b"]])
+        expect(yield* Fiber.join(early)).toBe("label:early")
+        yield* Effect.yieldNow()
+        expect(sleeping()).toBe(0)
+      }))
+
+    it.scoped("submit() - a window whose callers all left cancels its timer", () =>
+      Effect.gen(function*() {
+        const { clock, sleeping } = yield* countingClock
+        const { run, shapes } = recorder()
+        const batcher = yield* Batcher.make({ run, maxWait: "30 seconds", key: (t: string) => t }).pipe(Effect.withClock(clock))
+        const a = yield* Effect.fork(batcher.submit("a"))
+        yield* TestClock.adjust(0)
+        expect(sleeping()).toBe(1)
+        yield* Fiber.interrupt(a)
+        yield* Effect.yieldNow()
+        expect(sleeping()).toBe(0)
+        expect(shapes).toEqual([])
+      }))
   })
 
   describe("failures", () => {

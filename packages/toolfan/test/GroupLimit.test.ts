@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
@@ -434,6 +435,20 @@ describe("GroupLimit", () => {
           "Scheduler.make: groups.search must be an integer ≥ 1, Infinity or a GroupLimit, got \"8\" (string)"
         )
       }
+    })
+
+    it("rate() - refuses a window that is not finite (later tasks would wait forever)", () => {
+      const expected = "GroupLimit.rate: window must be a finite positive duration (milliseconds as a number, or e.g. \"5 seconds\"), got"
+      for (const window of [Number.POSITIVE_INFINITY, Duration.infinity] as const) {
+        const error = thrown(() => GroupLimit.rate({ limit: 1, window }))
+        expect(error.option).toBe("window")
+        expect(error.kind).toBe("range")
+        expect(error.value).toBe(window)
+        expect(error.message).toContain(expected)
+      }
+      expect(thrown(() => GroupLimit.rate({ limit: 1, window: Number.POSITIVE_INFINITY })).message).toBe(
+        `${expected} Infinity (number)`
+      )
     })
 
     it("rate() and make() - refuse bad options, naming them", () => {

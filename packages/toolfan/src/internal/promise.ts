@@ -1,28 +1,34 @@
 import * as Effect from "effect/Effect"
-import * as Predicate from "effect/Predicate"
 
 /**
  * Calls `evaluate` and resumes an `Effect.async` with its value, its
  * rejection or its synchronous throw (both failures, never defects: for a
- * promise task, a throw is the tool failing). Both branches of `then` are
- * given, so a rejection never becomes an unhandled one.
+ * promise task, a throw is the tool failing). Inspecting the returned value
+ * runs user code too — a `then` getter, a Proxy's traps, a thenable's `then`
+ * — so a throw from any of them is a failure as well. `then` is read once, as
+ * a promise resolution does. Both branches of `then` are given, so a
+ * rejection never becomes an unhandled one. (A thenable that settles and then
+ * throws resumes once: `Effect.async` ignores a second resume.)
  */
 export const resumeWith = <A>(evaluate: () => PromiseLike<A> | A, resume: (effect: Effect.Effect<A, unknown>) => void) => {
   let value: PromiseLike<A> | A
+  let then: unknown
   try {
     value = evaluate()
+    then = (typeof value === "object" && value !== null) || typeof value === "function"
+      ? (value as { readonly then?: unknown }).then
+      : undefined
+    if (typeof then === "function") {
+      ;(then as PromiseLike<A>["then"]).call(
+        value,
+        (a) => resume(Effect.succeed(a)),
+        (error) => resume(Effect.fail(error))
+      )
+      return
+    }
   } catch (error) {
     resume(Effect.fail(error))
     return
   }
-  if (Predicate.isPromiseLike(value)) {
-    try {
-      value.then((a) => resume(Effect.succeed(a)), (error) => resume(Effect.fail(error)))
-    } catch (error) {
-      // a thenable whose `then` throws: the tool failing too
-      resume(Effect.fail(error))
-    }
-  } else {
-    resume(Effect.succeed(value))
-  }
+  resume(Effect.succeed(value as A))
 }
