@@ -55,7 +55,7 @@ describe("Scheduler", () => {
         expect(bad.error.error).toEqual(new SearchError({ transient: false }))
         expect(bad.error.cause).toEqual(new SearchError({ transient: false }))
         expect(Either.isLeft(bad.result)).toBe(true)
-        expect(bad.error.message).toBe(`task "bad" failed: SearchError`)
+        expect(bad.error.message).toBe(`task "bad" failed: SearchError { transient: false }`)
       }).pipe(withScheduler()))
 
     it.effect("run() - an empty list gives an empty list", () =>
@@ -459,7 +459,7 @@ describe("Scheduler", () => {
         expect(probe.starts.map((s) => s.at)).toEqual([0, 100, 300, 700])
         assert(result.error?._tag === "TaskFailed")
         expect(result.error.attempts).toBe(4)
-        expect(result.error.message).toBe(`task "flaky" failed after 4 attempts: SearchError`)
+        expect(result.error.message).toBe(`task "flaky" failed after 4 attempts: SearchError { transient: true }`)
       }).pipe(withScheduler()))
 
     it.effect("Task.defaultSchedule - delays are 100 ms × 2^n, each scaled by a random 0.8–1.2, capped at 10 s", () =>
@@ -626,6 +626,24 @@ describe("Scheduler", () => {
         const [a, b] = yield* Effect.promise(() => Promise.all([runIn("A", [seen("a", 10)]), runIn("B", [seen("b1", 1), seen("b2", 1)])]))
         expect(a.map((r) => r.value)).toEqual([["A", "A"]])
         expect(b.map((r) => r.value)).toEqual([["B", "B"], ["B", "B"]])
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
+    it.live("a promise tool inside an Effect task (Effect.promise, a forked fiber) sees the context of the run that brought it", () =>
+      Effect.gen(function*() {
+        const als = new AsyncLocalStorage<string>()
+        const runtime = yield* Effect.runtime<Scheduler.Scheduler>()
+        const tool = (ms: number) =>
+          Effect.promise(async () => {
+            await new Promise((resolve) => setTimeout(resolve, ms))
+            return als.getStore()
+          })
+        const seen = (name: string, ms: number) =>
+          Task.make(name, Effect.all([tool(ms), Effect.flatMap(Effect.fork(tool(ms)), Fiber.join), tool(0)]))
+        const runIn = (store: string, tasks: ReadonlyArray<Task.Task<Array<string | undefined>>>) =>
+          als.run(store, () => Runtime.runPromise(runtime)(Scheduler.run(tasks)))
+        const [a, b] = yield* Effect.promise(() => Promise.all([runIn("A", [seen("a", 10)]), runIn("B", [seen("b1", 1), seen("b2", 1)])]))
+        expect(a.map((r) => r.value)).toEqual([["A", "A", "A"]])
+        expect(b.map((r) => r.value)).toEqual([["B", "B", "B"], ["B", "B", "B"]])
       }).pipe(withScheduler({ maxConcurrency: 1 })))
 
     it.effect("tasks see the services and FiberRefs of the caller", () =>

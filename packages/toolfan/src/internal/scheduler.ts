@@ -53,6 +53,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
+import type * as EffectScheduler from "effect/Scheduler"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as GroupLimit from "../GroupLimit.js"
@@ -272,13 +273,10 @@ export class Run {
   /** Stops listening to the run's signal. */
   onAbort: (() => void) | undefined = undefined
   /**
-   * The async context (`AsyncLocalStorage`) of the call that started the run:
-   * its promise tasks are called in it, whichever task's end let them start.
-   * One resource per run (~0.1 µs); entering it costs ~0.02 µs per attempt,
-   * where `AsyncLocalStorage.snapshot()` or `AsyncResource.bind` per run
-   * measured ~10 µs.
+   * Runs the run's worker fibers in the async context (`AsyncLocalStorage`)
+   * of the call that started the run (see `InContext`).
    */
-  readonly context = new AsyncResource("toolfan.run", { requireManualDestroy: true })
+  readonly effectScheduler: InContext
   constructor(
     readonly scheduler: SchedulerImpl,
     readonly runtime: Runtime.Runtime<any>,
@@ -291,6 +289,34 @@ export class Run {
   ) {
     this.results = new Array(size)
     this.remaining = size
+    this.effectScheduler = new InContext(
+      FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentScheduler),
+      new AsyncResource("toolfan.run", { requireManualDestroy: true })
+    )
+  }
+}
+
+/**
+ * Effect's scheduler for a run's workers, which enters the async context of
+ * the call that started the run each time a worker resumes.
+ *
+ * Why: fibers resume from Effect's scheduler, whose flush runs in the context
+ * of whoever scheduled first, and a worker is started by whichever task freed
+ * a slot. Without this, a task (its promise tool, its `Effect.promise`) would
+ * see the `AsyncLocalStorage` store — request id, tenant, trace — of another
+ * caller. Fibers the task forks inherit this scheduler, so they run in the
+ * context too. Cost: one `AsyncResource` per run (~0.1 µs) and ~0.02 µs per
+ * resumption; `AsyncLocalStorage.snapshot()` or `AsyncResource.bind` per run
+ * measured ~10 µs each.
+ */
+class InContext implements EffectScheduler.Scheduler {
+  constructor(readonly base: EffectScheduler.Scheduler, readonly context: AsyncResource) {}
+  scheduleTask(task: EffectScheduler.Task, priority: number, fiber?: Fiber.RuntimeFiber<unknown, unknown>): void {
+    const context = this.context
+    this.base.scheduleTask(() => context.runInAsyncScope(task), priority, fiber)
+  }
+  shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
+    return this.base.shouldYield(fiber)
   }
 }
 
@@ -787,6 +813,7 @@ export class SchedulerImpl {
     job.worker = worker
     const fiber = Runtime.runFork(run.runtime, this.workerLoop(worker), {
       immediate: false,
+      scheduler: run.effectScheduler,
       updateRefs: (refs, id) => FiberRefs.updateAs(refs, { fiberId: id, fiberRef: currentWorker, value: worker })
     })
     worker.fiber = fiber
@@ -834,13 +861,13 @@ export class SchedulerImpl {
   private attempt(job: Job): Effect.Effect<unknown, unknown> {
     const evaluate = job.task.evaluate
     if (evaluate === undefined) return job.task.effect as Effect.Effect<unknown, unknown>
-    const context = job.run.context
+    // called on the worker, which runs in the caller's async context (see `InContext`)
     return Effect.async<unknown, unknown>((resume) => {
-      if (evaluate.length === 0) return resumeWith(() => context.runInAsyncScope(evaluate as () => unknown), resume)
+      if (evaluate.length === 0) return resumeWith(evaluate as () => unknown, resume)
       const controller = new AbortController()
       job.controller = controller
       signalJobs.set(controller.signal, job)
-      resumeWith(() => context.runInAsyncScope(evaluate, undefined, controller.signal), resume)
+      resumeWith(() => evaluate(controller.signal), resume)
     })
   }
 
