@@ -290,6 +290,8 @@ describe("Task", () => {
       const long = failed(new HttpError({ status: 500, url: `https://example.com/${"x".repeat(300)}` }))
       expect(long.length).toBeLessThan(200)
       expect(long).toMatch(/^task "web" failed: HttpError \{ status: 500, url: "https:\/\/example\.com\/x+…/)
+      // a message is the user's own text: kept whole
+      expect(failed(new Error("x".repeat(300)))).toBe(`task "web" failed: ${"x".repeat(300)}`)
       // a tagged error with its own message keeps it
       class Down extends Data.TaggedError("Down")<{ readonly message: string }> {}
       expect(failed(new Down({ message: "the service is down" }))).toBe(`task "web" failed: the service is down`)

@@ -1,6 +1,6 @@
 import { truncate } from "./text.js"
 
-/** Longest rendering of a value in a message. */
+/** Longest rendering of a tagged value or an object in a message (a message or a string is kept whole). */
 const MAX_DESCRIPTION = 160
 /** Longest rendering of one field of a tagged error in a message. */
 const MAX_FIELD = 60
@@ -17,7 +17,7 @@ const MAX_FIELDS = 6
  */
 export const describe = (u: unknown): string => {
   try {
-    return truncate(describeValue(u), MAX_DESCRIPTION)
+    return describeValue(u)
   } catch {
     return "an unreadable value"
   }
@@ -32,11 +32,11 @@ const describeValue = (u: unknown): string => {
   if (typeof tag === "string") {
     // a Schema.TaggedError without a message field makes one of its fields, "{ status: 503 }": the tag says whose
     if (typeof message === "string" && message !== "" && !message.startsWith("{ ")) return message
-    return tagged(tag, u)
+    return truncate(tagged(tag, u), MAX_DESCRIPTION)
   }
   if (u instanceof Error) return typeof message === "string" && message !== "" ? message : String(read(u, "name"))
   if (typeof message === "string") return message
-  return String(JSON.stringify(toJSONSafe(u)))
+  return truncate(String(JSON.stringify(toJSONSafe(u))), MAX_DESCRIPTION)
 }
 
 /** Reads a property of the user's value; a throw reads as `undefined`. */
