@@ -436,7 +436,7 @@ export class MicroBatcher<I, O> {
         (outputs) => Array.isArray(outputs) ? outputs.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : outputs
       )
     const scope = Effect.runSync(Scope.make())
-    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.make({ ...o, run }), scope))
+    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.makeAt("MicroBatcher", { ...o, run }), scope))
     if (Exit.isFailure(exit)) {
       Effect.runSync(Scope.close(scope, Exit.void))
       jsErrors(() => {
