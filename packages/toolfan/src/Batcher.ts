@@ -121,7 +121,7 @@ export interface Options<I, X, E, R> extends Omit<Task.Options<E>, "priority" | 
   readonly run: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<X>, E, R>
   /** Most items in one batch. An integer ≥ 1. Default: `16`. */
   readonly maxSize?: number | undefined
-  /** Longest a batch waits for more items after its first one. A positive duration. Default: `"20 millis"`. */
+  /** Longest a batch waits for more items after its first one. A finite positive duration. Default: `"20 millis"`. */
   readonly maxWait?: import("effect/Duration").DurationInput | undefined
   /**
    * Dedupes identical items within a window: items with equal keys (`===` /
@@ -254,6 +254,8 @@ const checkOptions = (where: string, options: Options<any, any, any, any>) => {
   const run = validate.func<internal.Options["run"]>(where, "run", o.run)
   const maxSize = o.maxSize === undefined ? 16 : validate.integer(where, "maxSize", o.maxSize, 1, false)
   const maxWaitMs = o.maxWait === undefined ? 20 : validate.durationMillis(where, "maxWait", o.maxWait)
+  // an infinite window would leave a lone item waiting until the batch fills or the batcher closes
+  if (maxWaitMs === Number.POSITIVE_INFINITY) validate.invalid(where, "maxWait", "a finite positive duration", o.maxWait, "range")
   const key = o.key === undefined ? undefined : validate.func<(item: unknown) => unknown>(where, "key", o.key)
   const maxBatchesInFlight = o.maxBatchesInFlight === undefined
     ? Number.POSITIVE_INFINITY

@@ -363,7 +363,7 @@ const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal"])
 export interface MicroBatcherOptions<I> {
   /** Most items in one batch. An integer ≥ 1. Default: `16`. */
   readonly maxSize?: number | undefined
-  /** Longest a batch waits for more items after its first one, in ms (positive). Default: `20`. */
+  /** Longest a batch waits for more items after its first one, in ms (positive, finite). Default: `20`. */
   readonly maxWait?: number | undefined
   /** Dedupes identical items within a window (equal keys are sent once). Default: none. */
   readonly key?: ((item: I) => unknown) | undefined

@@ -476,6 +476,9 @@ describe("Batcher", () => {
           [{ run, maxSize: 2.5 }, "Batcher.make: maxSize must be an integer ≥ 1, got 2.5 (number)"],
           [{ run, maxWait: -1 }, "Batcher.make: maxWait must be a positive duration"],
           [{ run, maxWait: Number.NaN }, "got NaN (number)"],
+          // a lone item would wait until the batch fills or the batcher closes
+          [{ run, maxWait: Number.POSITIVE_INFINITY }, "Batcher.make: maxWait must be a finite positive duration, got Infinity (number)"],
+          [{ run, maxWait: "Infinity" }, "Batcher.make: maxWait must be a positive duration"],
           [{ run, maxBatchesInFlight: 0 }, "Batcher.make: maxBatchesInFlight must be an integer ≥ 1 or Infinity, got 0"],
           [{ run, key: "id" }, `Batcher.make: key must be a function, got "id" (string)`],
           [{ run, timeout: -5 }, "Batcher.make: timeout must be a positive duration"],

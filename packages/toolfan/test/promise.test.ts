@@ -470,6 +470,59 @@ describe("toolfan/promise MicroBatcher", () => {
     expect(await item).toBe("a")
   })
 
+  it("submit() - a batch sent full cancels its window's timer: an idle, unclosed batcher keeps no timer alive", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+    const before = timers()
+    const batcher = new MicroBatcher(async (xs: ReadonlyArray<number>) => xs, { maxSize: 2, maxWait: 30_000 })
+    expect(await Promise.all([batcher.submit(1), batcher.submit(2)])).toEqual([1, 2])
+    await new Promise((resolve) => setImmediate(resolve))
+    // the window's 30 s timer would keep Node running for 30 s after the work is done
+    expect(timers()).toBe(before)
+    await batcher.close()
+  })
+
+  it("submit() - a batchFn whose result throws when inspected (a throwing then getter, a Proxy) rejects every item with that error", async () => {
+    const boom = new Error("then getter")
+    const results: Array<unknown> = [
+      Object.defineProperty({}, "then", {
+        get() {
+          throw boom
+        }
+      }),
+      new Proxy({}, {
+        has() {
+          throw boom
+        },
+        get() {
+          throw boom
+        }
+      })
+    ]
+    for (const result of results) {
+      let calls = 0
+      const batcher = new MicroBatcher((_: ReadonlyArray<number>) => {
+        calls++
+        return result as ReadonlyArray<number>
+      }, { maxWait: 1, retries: 1, retryWhile: () => true })
+      const outcomes = await Promise.allSettled([batcher.submit(1), batcher.submit(2)])
+      expect(outcomes).toEqual([{ status: "rejected", reason: boom }, { status: "rejected", reason: boom }])
+      // a failure of the batch call, so retried like one
+      expect(calls).toBe(2)
+      await batcher.close()
+    }
+  })
+
+  it("bad options name MicroBatcher, not Batcher.make", () => {
+    const fn = async (xs: ReadonlyArray<number>) => xs
+    expect(() => new MicroBatcher(fn, { maxSize: 0 })).toThrow(
+      "MicroBatcher: maxSize must be an integer ≥ 1, got 0 (number)"
+    )
+    expect(() => new MicroBatcher(fn, { retries: -1 })).toThrow("MicroBatcher: retries must be an integer ≥ 0, got -1")
+    expect(() => new MicroBatcher(fn, { timeout: -5 })).toThrow(
+      "MicroBatcher: timeout must be a positive number of milliseconds, got -5 (number)"
+    )
+  })
+
   it("bad options throw a RangeError or TypeError naming the option and the value", () => {
     const fn = async (xs: ReadonlyArray<number>) => xs
     expect(() => new MicroBatcher(fn, { maxSize: 0 })).toThrow(RangeError)
