@@ -404,6 +404,26 @@ describe("toolfan/promise", () => {
 })
 
 describe("toolfan/promise MicroBatcher", () => {
+  it("submit() - the batch function runs in the AsyncLocalStorage context where the batcher was made, not in a caller's", async () => {
+    const als = new AsyncLocalStorage<string>()
+    const seen: Array<string | undefined> = []
+    const batcher = als.run("owner", () =>
+      new MicroBatcher(async (xs: ReadonlyArray<number>) => {
+        seen.push(als.getStore())
+        await sleep(1)
+        seen.push(als.getStore())
+        return xs
+      }, { maxSize: 2, maxWait: 5 }))
+    const outputs = await Promise.all([
+      als.run("A", () => batcher.submit(1)),
+      als.run("B", () => batcher.submit(2)),
+      als.run("C", () => batcher.submit(3))
+    ])
+    expect(outputs).toEqual([1, 2, 3])
+    expect(seen).toEqual(["owner", "owner", "owner", "owner"])
+    await batcher.close()
+  })
+
   it("submit() - 50 concurrent submits with maxSize 16 make 4 calls [16, 16, 16, 2]", async () => {
     const shapes: Array<number> = []
     const batcher = new MicroBatcher(async (texts: ReadonlyArray<string>) => {

@@ -39,6 +39,7 @@ import * as Metrics from "../Metrics.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
+import { InContext } from "./context.js"
 import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
 import { batcherTags, traces } from "./observe.js"
 import type { RunOptions } from "./scheduler.js"
@@ -143,7 +144,15 @@ export class BatcherImpl {
     private readonly clock: Clock.Clock
   ) {
     this.traced = traces(runtime)
+    this.context = new InContext(runtime)
   }
+
+  /**
+   * Batch calls run in the async context (`AsyncLocalStorage`) where the
+   * batcher was made, never in one caller's: a batch serves many callers, and
+   * one caller's request id or trace would mislabel the others' items.
+   */
+  private readonly context: InContext
 
   /** Whether batch calls run in spans (a tracer that exports is installed where the batcher was made). */
   private readonly traced: boolean
@@ -430,7 +439,7 @@ export class BatcherImpl {
     Runtime.runFork(
       this.runtime,
       this.scheduler(tasks, { deadlineMs: Number.POSITIVE_INFINITY, onResult }),
-      { immediate: false }
+      { immediate: false, scheduler: this.context }
     )
   }
 
