@@ -43,8 +43,9 @@ export interface RedisOptions {
   /**
    * How long to wait for the connection, and then for an answer, before
    * Redis counts as unreachable. For a shared cap, keep it well under half
-   * the `leaseTime`: a lease not renewed for that long is given up.
-   * Default: `"1 second"`.
+   * the `leaseTime`: a lease not renewed for that long is given up; at most
+   * an eighth of it, so that holders ride out an outage shorter than a quarter
+   * of it with the connection open too. Default: `"1 second"`.
    */
   readonly timeout?: Duration.DurationInput | undefined
   /**
@@ -70,8 +71,10 @@ export interface ConcurrencyOptions extends RedisOptions {
   /**
    * How long a slot stays taken if its holder stops renewing it (a crashed
    * process): its slots come back after at most this long. Holders renew
-   * every quarter of it, and give a slot up (interrupting the attempt) when it
-   * has not been renewed for half of it. Default: `"10 seconds"`.
+   * every eighth of it (at once after a reconnect, and every 50 ms while
+   * renewals fail), and give a slot up (interrupting the attempt) when it has
+   * not been renewed for half of it: a Redis outage or restart shorter than a
+   * quarter of it does not interrupt running tasks. Default: `"10 seconds"`.
    */
   readonly leaseTime?: Duration.DurationInput | undefined
 }

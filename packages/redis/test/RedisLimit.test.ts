@@ -239,6 +239,81 @@ describe.skipIf(!available)("RedisLimit", () => {
       }).pipe(Effect.scoped))
   })
 
+  describe("restarts", () => {
+    /**
+     * `holders` schedulers (each with its own connections and renewal timing), started `spreadMs / holders` apart so
+     * that their renewals fall at every point of a renewal period, each hold one slot for `taskMs`; then Redis is
+     * stopped and started again on the same port `downMs` later, with its data (SIGTERM: saved, loaded again) or
+     * without (SIGKILL). Returns how each holder ended and how long Redis was unreachable.
+     */
+    const restartWhileHeld = (o: {
+      readonly holders: number
+      readonly spreadMs: number
+      readonly taskMs: number
+      readonly downMs: number
+      readonly signal: "SIGTERM" | "SIGKILL"
+      readonly leaseTime?: number
+      readonly timeout?: number
+    }) =>
+      Effect.gen(function*() {
+        const own = yield* Effect.acquireRelease(Effect.promise(() => RedisServer.start()), (s) => Effect.promise(() => s.stop()))
+        const key = freshKey()
+        const rec = new Recorder()
+        const limit = RedisLimit.concurrency({
+          key,
+          max: o.holders,
+          redis: own.url,
+          ...(o.leaseTime === undefined ? {} : { leaseTime: o.leaseTime }),
+          ...(o.timeout === undefined ? {} : { timeout: o.timeout })
+        })
+        const fibers: Array<Fiber.RuntimeFiber<ReadonlyArray<{ ok: boolean; error?: unknown }>>> = []
+        for (let i = 0; i < o.holders; i++) {
+          const s = yield* Scheduler.make({ groups: { search: limit } })
+          fibers.push(yield* Effect.fork(s.run([rec.task(`h${i}`, o.taskMs)])))
+          yield* Effect.sleep(o.spreadMs / o.holders)
+        }
+        while (rec.active < o.holders) yield* Effect.sleep(10)
+        const down = performance.now()
+        yield* Effect.promise(() => own.down(o.signal))
+        yield* Effect.sleep(o.downMs)
+        yield* Effect.promise(() => own.up())
+        const outageMs = performance.now() - down
+        const results = (yield* Fiber.joinAll(fibers)).map((r) => r[0]!)
+        const aborted = results.filter((r) => !r.ok).length
+        console.log(`${o.holders} holders, redis down ${Math.round(outageMs)} ms (${o.signal}): ${aborted} aborted`)
+        return { results, aborted, outageMs, rec }
+      })
+
+    it.live("a holder rides out a restart shorter than a quarter lease (lease 2 s, timeout 300 ms, 240 ms, data kept)", () =>
+      Effect.gen(function*() {
+        const { aborted, outageMs, rec } = yield* restartWhileHeld({
+          holders: 10, spreadMs: 500, taskMs: 3000, downMs: 240, signal: "SIGTERM", leaseTime: 2000, timeout: 300
+        })
+        expect(outageMs).toBeLessThan(500) // the promise covers this restart
+        expect(aborted).toBe(0)
+        expect(rec.spans.length).toBe(10)
+        expect(rec.spans.every((s) => s.end - s.start >= 2990)).toBe(true)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("a holder rides out a restart shorter than a quarter lease that lost Redis's data (lease 2 s, 240 ms)", () =>
+      Effect.gen(function*() {
+        const { aborted, outageMs } = yield* restartWhileHeld({
+          holders: 10, spreadMs: 500, taskMs: 3000, downMs: 240, signal: "SIGKILL", leaseTime: 2000, timeout: 300
+        })
+        expect(outageMs).toBeLessThan(500)
+        expect(aborted).toBe(0)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("with the default options (lease 10 s, timeout 1 s), a holder rides out a 1.35 s restart", () =>
+      Effect.gen(function*() {
+        const { aborted, outageMs } = yield* restartWhileHeld({
+          holders: 10, spreadMs: 2500, taskMs: 8500, downMs: 1350, signal: "SIGTERM"
+        })
+        expect(outageMs).toBeLessThan(2500)
+        expect(aborted).toBe(0)
+      }).pipe(Effect.scoped), 30_000)
+  })
+
   describe("concurrency, edge cases", () => {
     it.live("a Redis that stops answering with the connection open (a partition): the holder gives up before the lease expires", () =>
       Effect.gen(function*() {

@@ -46,8 +46,12 @@ const transient = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|OOM|M
 export const refused = (cause: unknown): boolean =>
   cause instanceof Error && cause.name === "ReplyError" && !transient.test(cause.message)
 
-/** A client that lives as long as the scope (closed with QUIT, or dropped if Redis does not answer). @internal */
-export const client = (connection: Connection, timeoutMs: number): Effect.Effect<Client, never, Scope.Scope> =>
+/**
+ * A client that lives as long as the scope (closed with QUIT, or dropped if Redis does not answer). While the
+ * connection is down it tries again after 50 ms, doubling up to `reconnectMs` (a shared cap passes a sixteenth of
+ * its lease, so that a holder renews soon after Redis is back). @internal
+ */
+export const client = (connection: Connection, timeoutMs: number, reconnectMs = 1000): Effect.Effect<Client, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const options: RedisOptions = {
@@ -56,7 +60,7 @@ export const client = (connection: Connection, timeoutMs: number): Effect.Effect
         maxRetriesPerRequest: 0,
         commandTimeout: timeoutMs,
         connectTimeout: Math.max(timeoutMs, 1000),
-        retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 6), 1000)
+        retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 6), reconnectMs)
       }
       const redis = typeof connection === "string" ? new Redis(connection, options) : new Redis({ ...connection, ...options })
       const c: Client = {

@@ -11,13 +11,24 @@
  * - **Crashes**: a process that dies stops renewing; its leases expire and the
  *   next script call drops them. Nothing has to notice the crash.
  * - **Renewal**: each process renews all the leases it holds with one script
- *   call every quarter of the lease time. A lease that has not been renewed
+ *   call every eighth of the lease time. A lease that has not been renewed
  *   for half the lease time (renewals failed or hang: Redis unreachable or
  *   silent) is given up by its holder — checked every eighth of a lease, apart
  *   from the renewal calls, so a hanging call does not delay it: the scheduler
  *   interrupts the attempt at least three eighths of a lease before Redis
  *   could hand the slot to someone else. So the cap holds even when Redis is
  *   unreachable, and after it comes back.
+ * - **Riding out an outage**: the give-up check counts from the last renewal
+ *   that succeeded, so what decides whether a holder survives a restart is
+ *   how soon a renewal succeeds once Redis is back. A failed renewal is tried
+ *   again after min(50 ms, lease/20), not a renewal period later (that used
+ *   to put the next success past the half-lease mark: a single failed
+ *   renewal could cost the slot); the connection (ready) wakes the renewal at
+ *   once; the clients reconnect at least every min(1 s, lease/16); and a
+ *   renewal's time is read when it is sent, not before waiting for the
+ *   connection. Worst case, the last success came a renewal period (lease/8)
+ *   before the outage and the next comes lease/16 after Redis is back: an
+ *   outage shorter than a quarter lease leaves a sixteenth to spare.
  * - **Waiters**: a release publishes on a channel; each process listens with
  *   one subscriber connection and wakes one of its waiters per message, which
  *   tries again. A lease that expires publishes nothing, so a waiter also
@@ -176,11 +187,43 @@ const seenMarkers = new Set<string>()
 const processId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
 
 
+/**
+ * Runs `renew` (false: it failed) every eighth of a lease, again min(50 ms, lease/20) after a failure instead of a
+ * renewal period later, and at once when the connection becomes ready (again): see "Riding out an outage" above.
+ * One fiber, so one renewal call at a time; a "ready" during a call makes the next one start at once.
+ */
+const renewing = (redis: Redis, renew: Effect.Effect<boolean>, leaseMs: number): Effect.Effect<never> =>
+  Effect.suspend(() => {
+    let wake: (() => void) | undefined
+    let woken = false
+    redis.on("ready", () => {
+      woken = true
+      wake?.()
+    })
+    const pause = (ms: number): Effect.Effect<void> =>
+      Effect.race(
+        Effect.sleep(ms),
+        Effect.async<void>((resume) => {
+          if (woken) return resume(Effect.void)
+          wake = () => resume(Effect.void)
+          return Effect.sync(() => {
+            wake = undefined
+          })
+        })
+      )
+    return Effect.forever(
+      Effect.flatMap(Effect.zipRight(Effect.sync(() => woken = false), renew), (ok) =>
+        pause(ok ? leaseMs / 8 : Math.min(50, leaseMs / 20)))
+    )
+  })
+
 /** Starts the shared cap for one scheduler: two connections and the renewal fiber. @internal */
 export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const main: Client = yield* client(o.connection, o.timeoutMs)
-    const subscriber: Client = yield* client(o.connection, o.timeoutMs)
+    // reconnecting at least every sixteenth of a lease: see "Riding out an outage" above
+    const reconnectMs = Math.min(1000, o.leaseMs / 16)
+    const main: Client = yield* client(o.connection, o.timeoutMs, reconnectMs)
+    const subscriber: Client = yield* client(o.connection, o.timeoutMs, reconnectMs)
     const redis = define(main.redis)
     const prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
     let counter = 0
@@ -207,14 +250,22 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
         ...(cause === undefined ? {} : { cause })
       })
 
-    const call = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, GroupLimit.GroupLimitUnavailable> =>
-      Effect.tryPromise({
-        try: () => main.ready().then(f),
-        catch: (cause) =>
-          refused(cause)
-            ? unavailable(`redis refused the command ${what}: ${(cause as Error).message}`, cause)
-            : unavailable(`redis did not answer ${what} within ${o.timeoutMs} ms`, cause)
-      })
+    const failed = (what: string) => (cause: unknown) =>
+      refused(cause)
+        ? unavailable(`redis refused the command ${what}: ${(cause as Error).message}`, cause)
+        : unavailable(`redis did not answer ${what} within ${o.timeoutMs} ms`, cause)
+
+    /**
+     * Waits for the connection, reads the clock, then sends: the reading (returned with the answer) is before Redis
+     * runs the script, so a lease counted from it ends no later than in Redis — and no earlier than needed, which a
+     * reading taken before waiting for a reconnect would make it.
+     */
+    const call = <A>(what: string, f: () => Promise<A>): Effect.Effect<readonly [number, A], GroupLimit.GroupLimitUnavailable> =>
+      Effect.zipRight(
+        Effect.tryPromise({ try: () => main.ready(), catch: failed(what) }),
+        Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
+          Effect.map(Effect.tryPromise({ try: f, catch: failed(what) }), (a) => [sentAt, a] as const))
+      )
 
     const release = (id: string): void => {
       held.delete(id)
@@ -244,15 +295,14 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
       Effect.suspend(() => {
         const id = prefix + (++counter).toString(36)
         const attempt: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(
-          Clock.currentTimeMillis,
-          (sentAt) =>
-            Effect.flatMap(call("when asked for a slot", () =>
-              redis.toolfanAcquire(o.key, o.marker, o.recovering, id, o.max, o.leaseMs, seenMarkers.has(o.marker) ? 1 : 0)), (r) => {
-              seenMarkers.add(o.marker)
-              if (r >= 0) return Effect.zipRight(wait(r), attempt)
-              held.set(id, { validUntil: sentAt + o.leaseMs, revoke })
-              return Effect.succeed<GroupLimit.Permit>({ release: () => release(id) })
-            })
+          call("when asked for a slot", () =>
+            redis.toolfanAcquire(o.key, o.marker, o.recovering, id, o.max, o.leaseMs, seenMarkers.has(o.marker) ? 1 : 0)),
+          ([sentAt, r]) => {
+            seenMarkers.add(o.marker)
+            if (r >= 0) return Effect.zipRight(wait(r), attempt)
+            held.set(id, { validUntil: sentAt + o.leaseMs, revoke })
+            return Effect.succeed<GroupLimit.Permit>({ release: () => release(id) })
+          }
         )
         // an error reply (e.g. the key holds another type) will not go away by asking again
         const patient = o.onUnavailable === "wait"
@@ -262,16 +312,15 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
         return Effect.onExit(patient, (exit) => exit._tag === "Failure" ? Effect.sync(() => release(id)) : Effect.void)
       })
 
-    // renewal: every quarter lease
-    const every = o.leaseMs / 4
+    /** Renews every lease held here; false if the call failed. */
     const renew = Effect.gen(function*() {
-      if (held.size === 0) return
-      const sentAt = yield* Clock.currentTimeMillis
+      if (held.size === 0) return true
       const ids = [...held.keys()]
-      const lost = yield* Effect.either(call("when renewing leases", () =>
+      const answer = yield* Effect.either(call("when renewing leases", () =>
         redis.toolfanRenew(o.key, o.marker, o.recovering, o.leaseMs, o.max, ...ids)))
-      if (lost._tag === "Left") return
-      const gone = new Set(lost.right)
+      if (answer._tag === "Left") return false
+      const [sentAt, lost] = answer.right
+      const gone = new Set(lost)
       for (const id of ids) {
         const h = held.get(id)
         if (h === undefined) continue
@@ -282,6 +331,7 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
           h.validUntil = sentAt + o.leaseMs
         }
       }
+      return true
     })
     // a lease not renewed for half the lease time is given up. Checked on its own schedule, every eighth of a lease,
     // not after each renewal: a renewal call can hang for up to twice the timeout (Redis silent, connection open),
@@ -294,7 +344,7 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
         }
       }
     })
-    yield* Effect.forkScoped(Effect.repeat(renew, Schedule.spaced(every)))
+    yield* Effect.forkScoped(renewing(main.redis, renew, o.leaseMs))
     yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(o.leaseMs / 8)))
     yield* Effect.addFinalizer(() =>
       Effect.promise(() =>
