@@ -6,12 +6,22 @@
  * two fibers and measured ~17–24 µs per task here, more than the whole budget
  * of a task. Instead, entries are kept in memory and a single fiber sleeps on
  * Effect's `Clock` (so `TestClock` drives it in tests) until the earliest one,
- * fires what is due, and sleeps again. Adding an entry costs an array push.
+ * fires what is due, and sleeps again. Adding an entry costs a few pointer writes.
  *
- * Attempt timeouts are kept in "lanes", one FIFO per distinct timeout: as the
- * clock only moves forward, entries of one lane are already sorted, so a lane
- * is a queue, not a heap, and a finished attempt's entry is dropped from the
- * head in O(1). Backoffs and deadlines, whose delays vary, go to a binary heap.
+ * Attempt timeouts and run deadlines are kept in "lanes", one FIFO per
+ * distinct delay: as time only moves forward, entries of one lane are already
+ * sorted, so a lane is a queue, not a heap. A lane is a linked list threaded
+ * through its entries (see queue.ts), so an entry that is cancelled — its
+ * attempt or run finished — leaves it at once, wherever it stands: one slow
+ * attempt at the head must not keep every later finished attempt of that
+ * timeout (and through it its result) in memory (semantics 12). Backoffs,
+ * whose delays vary, go to a binary heap whose entries know their index, so
+ * a cancelled one leaves it at once too.
+ *
+ * Time is Effect's `Clock`, read monotonically (`unsafeCurrentTimeNanos`,
+ * process.hrtime in Node; the `TestClock` moves it in tests): a step of the
+ * system clock (NTP, resume from sleep) must change no timeout, deadline or
+ * duration (semantics 9). Its values only mean something as differences.
  *
  * When nothing is pending the fiber is interrupted, so an idle scheduler holds
  * no timer and never keeps the process alive.
@@ -22,28 +32,51 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
-import { Fifo, MinHeap } from "./queue.js"
+import { IndexedHeap, type Linked, List } from "./queue.js"
 
-/** Lanes kept before empty ones are dropped. */
-const PRUNE_AT = 16
+/** Empty lanes kept for reuse. */
+const SPARE_LANES = 16
+
+/**
+ * Milliseconds on `clock`'s monotonic reading (whole ms, like `Date.now()`):
+ * for intervals only, never for a time shown to people.
+ * @internal
+ */
+export const monotonicMillis = (clock: Clock.Clock): number => Math.floor(Number(clock.unsafeCurrentTimeNanos()) / 1e6)
 
 /** @internal */
-export class TimerEntry {
+export class TimerEntry implements Linked<TimerEntry> {
+  /** Pending: neither fired nor cancelled. */
   live = true
+  prev: TimerEntry | undefined = undefined
+  next: TimerEntry | undefined = undefined
+  /** Its lane, while in one. */
+  list: List<TimerEntry> | undefined = undefined
+  /** Its index in the heap, while in it (-1 otherwise). */
+  heapIndex = -1
   constructor(
     readonly at: number,
     readonly fire: (target: any) => void,
-    readonly target: unknown,
-    readonly lane: Fifo<TimerEntry> | undefined
+    readonly target: unknown
   ) {}
 }
 
+/** A lane: the entries of one delay, in the order they are due. */
+class Lane extends List<TimerEntry> {
+  constructor(readonly delay: number) {
+    super()
+  }
+}
+
+const earlier = (a: TimerEntry, b: TimerEntry): boolean => a.at < b.at
+
 /** @internal */
 export class Timer {
-  private readonly lanes = new Map<number, Fifo<TimerEntry>>()
-  private readonly heap = new MinHeap<TimerEntry>()
+  private readonly lanes = new Map<number, Lane>()
+  /** The lane added to last (the common case: the same one again). */
+  private lastLane: Lane | undefined = undefined
+  private readonly heap = new IndexedHeap<TimerEntry>(earlier)
   private live = 0
-  private pruneAt = PRUNE_AT
   private wakeAt = Number.POSITIVE_INFINITY
   private fiber: Fiber.RuntimeFiber<void> | undefined = undefined
 
@@ -52,52 +85,64 @@ export class Timer {
     private readonly runtime: Runtime.Runtime<never>
   ) {}
 
+  /** Monotonic milliseconds: for intervals only (see `monotonicMillis`). */
   now(): number {
-    return this.clock.unsafeCurrentTimeMillis()
+    return monotonicMillis(this.clock)
   }
 
   /**
-   * Adds an entry to call `fire(target)` `delay` ms after `now`, in the lane of
-   * that delay. (`fire` and `target` are separate so that the hot path
-   * allocates no closure per attempt.)
+   * Adds an entry to call `fire(target)` `delay` ms after `now` (a reading of
+   * `now()`), in the lane of that delay. (`fire` and `target` are separate so
+   * that the hot path allocates no closure per attempt.)
    */
   lane<T>(now: number, delay: number, fire: (target: T) => void, target: T): TimerEntry {
-    let lane = this.lanes.get(delay)
-    if (lane === undefined) {
-      // many distinct delays (per-request deadlines, timeouts computed from a
-      // budget) would add lanes forever while the timer never goes idle: empty
-      // ones go once there are many (a few stay: they are reused all the time)
-      if (this.lanes.size >= this.pruneAt) {
-        this.dropEmptyLanes()
-        this.pruneAt = Math.max(PRUNE_AT, 2 * this.lanes.size)
+    let lane = this.lastLane
+    if (lane === undefined || lane.delay !== delay) {
+      lane = this.lanes.get(delay)
+      if (lane === undefined) {
+        lane = new Lane(delay)
+        this.lanes.set(delay, lane)
       }
-      lane = new Fifo()
-      this.lanes.set(delay, lane)
+      this.lastLane = lane
     }
-    const entry = new TimerEntry(now + delay, fire, target, lane)
+    const entry = new TimerEntry(now + delay, fire, target)
     lane.push(entry)
     this.added(entry.at)
     return entry
   }
 
-  /** Adds an entry to call `fire(target)` at `at` (any order). */
+  /** Adds an entry to call `fire(target)` at `at` (a reading of `now()` plus a delay; any order). */
   at<T>(at: number, fire: (target: T) => void, target: T): TimerEntry {
-    const entry = new TimerEntry(at, fire, target, undefined)
+    const entry = new TimerEntry(at, fire, target)
     this.heap.push(entry)
     this.added(at)
     return entry
   }
 
+  /** Cancels an entry that has not fired: it leaves its lane or the heap at once. */
   cancel(entry: TimerEntry): void {
     if (!entry.live) return
     entry.live = false
-    // attempts mostly end in the order they started: drop dead heads at once
-    // so that a lane holds only the attempts still running
-    const lane = entry.lane
-    if (lane !== undefined) {
-      while (lane.size > 0 && !lane.peek()!.live) lane.shift()
-    }
+    const lane = entry.list
+    if (lane !== undefined) this.leave(lane as Lane, entry)
+    else if (entry.heapIndex >= 0) this.heap.remove(entry)
     if (--this.live === 0) this.stop()
+  }
+
+  /** Lanes held, empty ones included (for tests). */
+  get laneCount(): number {
+    return this.lanes.size
+  }
+
+  private leave(lane: Lane, entry: TimerEntry): void {
+    lane.remove(entry)
+    // many distinct delays (per-request deadlines, timeouts computed from a
+    // budget) would add lanes forever while the timer never goes idle: an
+    // emptied lane stays for reuse only while there are few
+    if (lane.size === 0 && this.lanes.size > SPARE_LANES) {
+      this.lanes.delete(lane.delay)
+      if (this.lastLane === lane) this.lastLane = undefined
+    }
   }
 
   private added(at: number): void {
@@ -111,21 +156,6 @@ export class Timer {
       this.fiber = undefined
     }
     this.wakeAt = Number.POSITIVE_INFINITY
-    // drop dead entries so that an idle scheduler holds nothing
-    this.dropEmptyLanes()
-    while (this.heap.size > 0 && !this.heap.peek()!.live) this.heap.pop()
-  }
-
-  /** Lanes held (for tests). */
-  get laneCount(): number {
-    return this.lanes.size
-  }
-
-  private dropEmptyLanes(): void {
-    for (const [key, lane] of this.lanes) {
-      while (lane.size > 0 && !lane.peek()!.live) lane.shift()
-      if (lane.size === 0) this.lanes.delete(key)
-    }
   }
 
   private schedule(at: number): void {
@@ -139,14 +169,13 @@ export class Timer {
     )
   }
 
+  /** The earliest time an entry is due (every entry held is pending). */
   private earliest(): number {
     let min = Number.POSITIVE_INFINITY
     for (const lane of this.lanes.values()) {
-      while (lane.size > 0 && !lane.peek()!.live) lane.shift()
-      const head = lane.peek()
+      const head = lane.head
       if (head !== undefined && head.at < min) min = head.at
     }
-    while (this.heap.size > 0 && !this.heap.peek()!.live) this.heap.pop()
     const top = this.heap.peek()
     if (top !== undefined && top.at < min) min = top.at
     return min
@@ -158,20 +187,17 @@ export class Timer {
     const now = this.now()
     const due: Array<TimerEntry> = []
     for (const lane of this.lanes.values()) {
-      while (lane.size > 0) {
-        const head = lane.peek()!
-        if (head.live && head.at > now) break
-        lane.shift()
-        if (head.live) due.push(head)
+      for (let head = lane.head; head !== undefined && head.at <= now; head = lane.head) {
+        this.leave(lane, head)
+        due.push(head)
       }
     }
-    while (this.heap.size > 0) {
-      const top = this.heap.peek()!
-      if (top.live && top.at > now) break
-      this.heap.pop()
-      if (top.live) due.push(top)
+    for (let top = this.heap.peek(); top !== undefined && top.at <= now; top = this.heap.peek()) {
+      this.heap.remove(top)
+      due.push(top)
     }
     for (const entry of due) {
+      // one that fired before it may have cancelled it
       if (!entry.live) continue
       entry.live = false
       this.live--
