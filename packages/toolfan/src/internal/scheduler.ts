@@ -39,7 +39,6 @@
  * no locks are needed. Fibers are never started synchronously from inside the
  * bookkeeping (`immediate: false`), so none of it is re-entered.
  */
-import { AsyncResource } from "node:async_hooks"
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -53,7 +52,6 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
-import type * as EffectScheduler from "effect/Scheduler"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as GroupLimit from "../GroupLimit.js"
@@ -63,8 +61,9 @@ import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskSkipped, TaskTimedOut } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
 import { resumeWith } from "./promise.js"
-import { BucketQueue } from "./queue.js"
+import { BucketQueue, type Linked, type List, remove } from "./queue.js"
 import { type GroupTags, outcomeTags, tagsOf } from "./observe.js"
+import { InContext } from "./context.js"
 import { onAbort } from "./signals.js"
 import { Timer, type TimerEntry } from "./timer.js"
 
@@ -112,7 +111,7 @@ interface Hold {
 }
 
 /** What waits in the queues: a job's attempt, or a parent reclaiming its lent slot. */
-interface Ticket {
+interface Ticket extends Linked<Ticket> {
   readonly priority: number
   readonly group: Group | undefined
   state: State
@@ -128,6 +127,10 @@ interface Ticket {
 /** @internal */
 export class Job implements Ticket {
   state = State.New
+  /** Links of the queue holding it (queue.ts). */
+  prev: Ticket | undefined = undefined
+  next: Ticket | undefined = undefined
+  list: List<Ticket> | undefined = undefined
   holdsGroup = false
   holdsSlot = false
   queuedAt = 0
@@ -172,6 +175,9 @@ export class Job implements Ticket {
 
 class Reclaim implements Ticket {
   state = State.New
+  prev: Ticket | undefined = undefined
+  next: Ticket | undefined = undefined
+  list: List<Ticket> | undefined = undefined
   holdsGroup = false
   holdsSlot = false
   queuedAt = 0
@@ -289,36 +295,10 @@ export class Run {
   ) {
     this.results = new Array(size)
     this.remaining = size
-    this.effectScheduler = new InContext(
-      FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentScheduler),
-      new AsyncResource("toolfan.run", { requireManualDestroy: true })
-    )
+    this.effectScheduler = new InContext(runtime)
   }
 }
 
-/**
- * Effect's scheduler for a run's workers, which enters the async context of
- * the call that started the run each time a worker resumes.
- *
- * Why: fibers resume from Effect's scheduler, whose flush runs in the context
- * of whoever scheduled first, and a worker is started by whichever task freed
- * a slot. Without this, a task (its promise tool, its `Effect.promise`) would
- * see the `AsyncLocalStorage` store — request id, tenant, trace — of another
- * caller. Fibers the task forks inherit this scheduler, so they run in the
- * context too. Cost: one `AsyncResource` per run (~0.1 µs) and ~0.02 µs per
- * resumption; `AsyncLocalStorage.snapshot()` or `AsyncResource.bind` per run
- * measured ~10 µs each.
- */
-class InContext implements EffectScheduler.Scheduler {
-  constructor(readonly base: EffectScheduler.Scheduler, readonly context: AsyncResource) {}
-  scheduleTask(task: EffectScheduler.Task, priority: number, fiber?: Fiber.RuntimeFiber<unknown, unknown>): void {
-    const context = this.context
-    this.base.scheduleTask(() => context.runInAsyncScope(task), priority, fiber)
-  }
-  shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
-    return this.base.shouldYield(fiber)
-  }
-}
 
 /**
  * A fiber forked during an attempt: it belongs to that attempt (job and
@@ -596,6 +576,8 @@ export class SchedulerImpl {
   /** Takes a waiting ticket (group-queued, acquiring or queued) out of line, giving back its place. */
   private drop(t: Ticket): void {
     this.pending--
+    // out of `ready` or its group's queue at once: a ticket that gave up must not stay behind a stuck one
+    remove(t)
     const fiber = t.acquiring
     if (fiber !== undefined) {
       // the observer (`acquired`) releases the permit if it was granted meanwhile
@@ -698,8 +680,7 @@ export class SchedulerImpl {
       job.revoked = error
       this.interrupt(job.worker, job)
     } else if (t.state === State.Queued) {
-      this.pending--
-      this.releaseGroup(t)
+      this.drop(t)
       if (started.limit.onUnavailable === "wait" && !(t instanceof Reclaim)) {
         // it queues again: the wait so far still counts (enqueue starts a new one)
         const now = this.timer.now()
