@@ -1,5 +1,6 @@
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -93,6 +94,32 @@ describe.skipIf(!available)("RedisLimit", () => {
         expect([...ra, ...rb].every((r) => r.ok)).toBe(true)
         expect(rec.peak).toBe(3)
         expect(yield* Effect.promise(() => admin.zcard(`toolfan:concurrency:{${key}}`))).toBe(0)
+      }).pipe(Effect.scoped))
+
+    it.live("a step of the system clock (1 h forward) does not make a holder give its lease up", () =>
+      Effect.gen(function*() {
+        const key = freshKey()
+        // the live clock, with a system time that jumps an hour ahead (NTP, resume from sleep); monotonic time does not
+        const live = yield* Effect.clock
+        let stepMs = 0
+        const stepped: Clock.Clock = {
+          [Clock.ClockTypeId]: Clock.ClockTypeId,
+          unsafeCurrentTimeMillis: () => live.unsafeCurrentTimeMillis() + stepMs,
+          currentTimeMillis: Effect.sync(() => live.unsafeCurrentTimeMillis() + stepMs),
+          unsafeCurrentTimeNanos: () => live.unsafeCurrentTimeNanos(),
+          currentTimeNanos: live.currentTimeNanos,
+          sleep: (duration) => live.sleep(duration)
+        }
+        const s = yield* Effect.withClock(
+          Scheduler.make({ groups: { search: RedisLimit.concurrency({ key, max: 1, redis: server.url, leaseTime: "1 second" }) } }),
+          stepped
+        )
+        const rec = new Recorder()
+        const run = yield* Effect.fork(s.run([rec.task("holder", 600)]))
+        yield* Effect.sleep(100)
+        stepMs = 3_600_000
+        const [result] = yield* Fiber.join(run)
+        expect(result.error).toBeUndefined() // was GroupLimitUnavailable: the lease looked an hour old
       }).pipe(Effect.scoped))
 
     it.live("a released slot goes to a waiter of another scheduler at once, not after the lease time", () =>

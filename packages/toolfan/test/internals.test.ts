@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import { Scheduler, Task } from "../src/index.js"
+import { Batcher, Scheduler, Task } from "../src/index.js"
 import { BucketQueue, remove } from "../src/internal/queue.js"
 import { Timer, type TimerEntry } from "../src/internal/timer.js"
 
@@ -248,6 +248,45 @@ describe("internals", () => {
           expect(results.map((r) => [r.durationMs, r.waitMs])).toEqual([[100, 0], [100, 0], [100, 0], [100, 0], [100, 100]])
         })
       ))
+
+    it.effect("Batcher - a batch window closes maxWait after its first item although the system clock steps back 8 s", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { clock, step } = steppedClock(yield* Effect.clock)
+        const sizes: Array<number> = []
+        const batcher = yield* Effect.orDie(Effect.withClock(
+          Batcher.make({ run: (xs: ReadonlyArray<number>) => Effect.sync(() => (sizes.push(xs.length), xs)), maxWait: "20 millis" }),
+          clock
+        ))
+        const fiber = yield* Effect.fork(Effect.withClock(batcher.submit(1), clock))
+        yield* TestClock.adjust("5 millis")
+        step.ms -= 8_000
+        yield* TestClock.adjust("15 millis")
+        // sent at 20 ms (it waited for the system clock's 8 s before)
+        expect(sizes).toEqual([1])
+        expect(yield* Fiber.join(fiber)).toBe(1)
+      })))
+
+    it.effect("run() - a timeout longer than Node's timers allow (30 days > 2^31-1 ms) still fires", () =>
+      Effect.scoped(Effect.gen(function*() {
+        // the TestClock, sleeping like Effect's real clock: a sleep over 2^31-1 ms (Node's limit) never ends
+        const inner = yield* Effect.clock
+        const nodeLike: Clock.Clock = {
+          ...inner,
+          [Clock.ClockTypeId]: Clock.ClockTypeId,
+          unsafeCurrentTimeMillis: () => inner.unsafeCurrentTimeMillis(),
+          unsafeCurrentTimeNanos: () => inner.unsafeCurrentTimeNanos(),
+          currentTimeMillis: inner.currentTimeMillis,
+          currentTimeNanos: inner.currentTimeNanos,
+          sleep: (duration) => Duration.toMillis(duration) > 2 ** 31 - 1 ? Effect.never : inner.sleep(duration)
+        }
+        const scheduler = yield* Effect.orDie(Effect.withClock(Scheduler.make(), nodeLike))
+        const fiber = yield* Effect.fork(scheduler.run([Task.make("hung", Effect.never, { timeout: "30 days" })]))
+        yield* TestClock.adjust("30 days")
+        yield* TestClock.adjust("1 millis")
+        const [result] = yield* Fiber.join(fiber)
+        expect(result!.error?._tag).toBe("TaskTimedOut")
+        expect(result!.durationMs).toBe(30 * 24 * 3600 * 1000)
+      })))
 
     it.effect("run() - a step of the system clock 1 h forward times out no task and cuts no run at its deadline", () =>
       withSteppedScheduler((scheduler, step) =>

@@ -66,11 +66,12 @@ export const client = (connection: Connection, timeoutMs: number, reconnectMs = 
       const c: Client = {
         redis,
         lastError: undefined,
-        notReadySince: Date.now(),
+        // monotonic: a step of the system clock must not end or stretch the wait
+        notReadySince: performance.now(),
         ready: () => {
           if (redis.status === "ready") return Promise.resolve()
           // down for a whole timeout already: fail at once instead of each caller waiting again
-          const left = timeoutMs - (Date.now() - c.notReadySince)
+          const left = timeoutMs - (performance.now() - c.notReadySince)
           if (left <= 0) return Promise.reject(c.lastError ?? new Error(`not connected (${redis.status})`))
           return new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => {
@@ -90,7 +91,7 @@ export const client = (connection: Connection, timeoutMs: number, reconnectMs = 
         c.lastError = error
       })
       redis.on("close", () => {
-        if (c.notReadySince === Number.POSITIVE_INFINITY) c.notReadySince = Date.now()
+        if (c.notReadySince === Number.POSITIVE_INFINITY) c.notReadySince = performance.now()
       })
       redis.on("ready", () => {
         c.notReadySince = Number.POSITIVE_INFINITY

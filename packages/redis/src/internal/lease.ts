@@ -62,6 +62,14 @@ import { GroupLimit } from "toolfan"
 import { type Client, client, reconnecting, refused } from "./connection.js"
 import type { Connection } from "./options.js"
 
+/**
+ * Milliseconds on Effect's monotonic clock reading (`currentTimeNanos`): a
+ * lease's local bookkeeping counts intervals, which a step of the system
+ * clock (NTP, resume from sleep) must not stretch or cut. Redis keeps its own
+ * time (`TIME`) for the leases themselves.
+ */
+const monotonicMillis = Effect.map(Clock.currentTimeNanos, (nanos) => Math.floor(Number(nanos) / 1e6))
+
 // KEYS: the leases, the marker (exists while Redis keeps its data), the
 // recovery flag (set for a lease time after Redis lost its data). The set's
 // expiry is only ever extended: processes sharing a key may use different
@@ -263,7 +271,7 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     const call = <A>(what: string, f: () => Promise<A>): Effect.Effect<readonly [number, A], GroupLimit.GroupLimitUnavailable> =>
       Effect.zipRight(
         Effect.tryPromise({ try: () => main.ready(), catch: failed(what) }),
-        Effect.flatMap(Clock.currentTimeMillis, (sentAt) =>
+        Effect.flatMap(monotonicMillis, (sentAt) =>
           Effect.map(Effect.tryPromise({ try: f, catch: failed(what) }), (a) => [sentAt, a] as const))
       )
 
@@ -336,7 +344,7 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     // a lease not renewed for half the lease time is given up. Checked on its own schedule, every eighth of a lease,
     // not after each renewal: a renewal call can hang for up to twice the timeout (Redis silent, connection open),
     // and the check must not wait for it, or the lease could expire in Redis while its holder still runs
-    const check = Effect.map(Clock.currentTimeMillis, (now) => {
+    const check = Effect.map(monotonicMillis, (now) => {
       for (const [id, h] of held) {
         if (h.validUntil - now < o.leaseMs / 2) {
           held.delete(id)

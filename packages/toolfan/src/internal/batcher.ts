@@ -40,6 +40,7 @@ import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
 import { InContext } from "./context.js"
+import { MAX_SLEEP_MS, monotonicMillis } from "./timer.js"
 import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
 import { batcherTags, traces } from "./observe.js"
 import type { RunOptions } from "./scheduler.js"
@@ -301,13 +302,14 @@ export class BatcherImpl {
    * and keeps no process alive.
    */
   private openWindow(): void {
-    const at = this.clock.unsafeCurrentTimeMillis() + this.options.maxWaitMs
+    const at = monotonicMillis(this.clock) + this.options.maxWaitMs
     this.windowAt = at
     if (this.timer === undefined) this.sleepUntil(at)
   }
 
   private sleepUntil(at: number): void {
-    const delay = Math.max(0, at - this.clock.unsafeCurrentTimeMillis())
+    // in steps of at most 2³¹−1 ms (`wake` sleeps again until the window is due)
+    const delay = Math.min(MAX_SLEEP_MS, Math.max(0, at - monotonicMillis(this.clock)))
     this.timer = Runtime.runFork(
       this.runtime,
       Effect.zipRight(this.clock.sleep(Duration.millis(delay)), Effect.sync(() => this.wake())),
@@ -319,7 +321,7 @@ export class BatcherImpl {
     this.timer = undefined
     const at = this.windowAt
     if (at === undefined) return
-    if (at > this.clock.unsafeCurrentTimeMillis()) this.sleepUntil(at)
+    if (at > monotonicMillis(this.clock)) this.sleepUntil(at)
     else this.sendAll()
   }
 

@@ -44,6 +44,9 @@ const SPARE_LANES = 16
  */
 export const monotonicMillis = (clock: Clock.Clock): number => Math.floor(Number(clock.unsafeCurrentTimeNanos()) / 1e6)
 
+/** The longest sleep Node's timers (and so Effect's clock) can do. @internal */
+export const MAX_SLEEP_MS = 2 ** 31 - 1
+
 /** @internal */
 export class TimerEntry implements Linked<TimerEntry> {
   /** Pending: neither fired nor cancelled. */
@@ -161,7 +164,8 @@ export class Timer {
   private schedule(at: number): void {
     if (this.fiber !== undefined) this.fiber.unsafeInterruptAsFork(FiberId.none)
     this.wakeAt = at
-    const delay = Math.max(0, at - this.now())
+    // Effect's clock takes a sleep over 2³¹−1 ms (Node's timer limit) for "never": sleep in steps (`fire` re-arms)
+    const delay = Math.min(MAX_SLEEP_MS, Math.max(0, at - this.now()))
     this.fiber = Runtime.runFork(
       this.runtime,
       Effect.zipRight(this.clock.sleep(Duration.millis(delay)), Effect.sync(() => this.fire())),
