@@ -47,6 +47,13 @@ export * as Plan from "./Plan.js"
 export * as Scheduler from "./Scheduler.js"
 
 /**
+ * The names toolfan writes on its spans (attributes, outcomes).
+ *
+ * @since 0.2.0
+ */
+export * as Spans from "./Spans.js"
+
+/**
  * Tasks: one tool call and its policies.
  *
  * @since 0.1.0

@@ -36,6 +36,7 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import * as Metrics from "../Metrics.js"
+import * as Spans from "../Spans.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
@@ -421,10 +422,10 @@ export class BatcherImpl {
       tasks[b] = Task.withEffect(
         template,
         this.traced
-          ? Effect.withSpan(call, "toolfan.batch", {
+          ? Effect.withSpan(call, Spans.batchSpan, {
             kind: "internal",
             captureStackTrace: false,
-            attributes: { "toolfan.batcher": name, "toolfan.batch.size": items.length }
+            attributes: { [Spans.attributes.batcher]: name, [Spans.attributes.batchSize]: items.length }
           })
           : call
       )

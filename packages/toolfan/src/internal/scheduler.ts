@@ -57,6 +57,7 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as GroupLimit from "../GroupLimit.js"
 import { GroupLimitUnavailable } from "../GroupLimit.js"
 import * as Metrics from "../Metrics.js"
+import * as Spans from "../Spans.js"
 import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskSkipped, TaskTimedOut } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
@@ -862,7 +863,7 @@ export class SchedulerImpl {
     return Effect.withSpan(
       Effect.onExit(
         this.attempt(job),
-        (exit) => Effect.annotateCurrentSpan("toolfan.task.outcome", attemptOutcome(job, exit))
+        (exit) => Effect.annotateCurrentSpan(Spans.attributes.outcome, attemptOutcome(job, exit))
       ),
       task.name,
       {
@@ -870,12 +871,12 @@ export class SchedulerImpl {
         // a stack trace per span would cost ~10–30 µs and point into toolfan, not the task
         captureStackTrace: false,
         attributes: {
-          "toolfan.task.name": task.name,
-          "toolfan.task.group": task.group ?? "none",
-          "toolfan.task.attempt": job.attempts,
-          "toolfan.task.queue_wait_ms": job.lastWaitMs,
-          "toolfan.run.id": job.run.id,
-          "toolfan.task.index": job.index
+          [Spans.attributes.taskName]: task.name,
+          [Spans.attributes.group]: task.group ?? "none",
+          [Spans.attributes.attempt]: job.attempts,
+          [Spans.attributes.queueWaitMs]: job.lastWaitMs,
+          [Spans.attributes.runId]: job.run.id,
+          [Spans.attributes.taskIndex]: job.index
         }
       }
     )
@@ -1163,7 +1164,7 @@ const timeoutReason = (job: Job): DOMException =>
   new DOMException(`toolfan: task "${job.task.name}" timed out after ${job.task.timeoutMs} ms (attempt ${job.attempts})`, "TimeoutError")
 
 /** How an attempt ended, for its span: `ok`, `failed`, `timedOut`, `interrupted`, `unavailable` or `defect`. */
-const attemptOutcome = (job: Job, exit: Exit.Exit<unknown, unknown>): string => {
+const attemptOutcome = (job: Job, exit: Exit.Exit<unknown, unknown>): Spans.Outcome => {
   if (Exit.isSuccess(exit)) return "ok"
   if (job.timedOut) return "timedOut"
   if (job.revoked !== undefined) return "unavailable"
