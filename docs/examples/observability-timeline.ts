@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs"
 import { Effect, Schedule } from "effect"
-import { Scheduler, Task, Timeline } from "toolfan"
+import { Timeline } from "@toolfan/timeline"
+import { Scheduler, Task } from "toolfan"
 
 // Fake tools (offline): search answers 503 once, hotels hangs, the rest take a while.
 let searchCalls = 0

@@ -5,7 +5,7 @@
  * few model calls by a `Batcher`.
  *
  * The tool calls' timeline comes from the scheduler's own spans
- * (`Timeline.capture`): drawn in the terminal, and written as a web page
+ * (`Timeline.capture`, from @toolfan/timeline): drawn in the terminal, and written as a web page
  * (`timeline.html` in the temp directory, or `$TOOLFAN_TIMELINE_HTML`).
  *
  * Everything is offline and deterministic: the tools and the model are fakes
@@ -21,7 +21,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { Batcher, Scheduler, Timeline } from "toolfan"
+import { Timeline } from "@toolfan/timeline"
+import { Batcher, Scheduler } from "toolfan"
 import { latencyMs, Llm, LlmLive } from "./llm.js"
 import * as Report from "./report.js"
 import { agentStep, question, schedulerOptions } from "./step.js"

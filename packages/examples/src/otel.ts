@@ -37,7 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { fileURLToPath } from "node:url"
-import { Batcher, Scheduler, Task } from "toolfan"
+import { Batcher, Scheduler, Spans, Task } from "toolfan"
 import { ToolUnavailable } from "./tools.js"
 
 // ---------------------------------------------------------------------------
@@ -114,7 +114,12 @@ const millis = (t: HrTime): number => t[0] * 1000 + t[1] / 1e6
  * Left out of the printout: the task's name is the span's, the run id and task index only tell tasks apart, and
  * Effect's `code.stacktrace` is long.
  */
-const unprinted: ReadonlySet<string> = new Set(["toolfan.task.name", "toolfan.run.id", "toolfan.task.index", "code.stacktrace"])
+const unprinted: ReadonlySet<string> = new Set([
+  Spans.attributes.taskName,
+  Spans.attributes.runId,
+  Spans.attributes.taskIndex,
+  "code.stacktrace"
+])
 
 const formatAttributes = (attributes: Attributes): string =>
   Object.entries(attributes)

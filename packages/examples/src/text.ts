@@ -1,7 +1,7 @@
 /**
  * Small helpers for the demo's terminal text: a few ANSI colours (off when the
  * output is not a terminal, so piped output and tests see plain text),
- * truncation and word wrapping. (The timeline is drawn by toolfan's own
+ * truncation and word wrapping. (The timeline is drawn by @toolfan/timeline's
  * `Timeline.toText`, which has its copy of these.)
  */
 

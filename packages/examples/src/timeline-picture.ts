@@ -16,7 +16,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { Timeline } from "toolfan"
+import { Timeline } from "@toolfan/timeline"
 import { findChromium, headless } from "./chromium.js"
 
 /** The title of the picture. */

@@ -68,13 +68,6 @@ export * as Task from "./Task.js"
 export * as TaskError from "./TaskError.js"
 
 /**
- * Timelines of finished runs, from the scheduler's spans: text, SVG, HTML.
- *
- * @since 0.1.0
- */
-export * as Timeline from "./Timeline.js"
-
-/**
  * The outcome of one task.
  *
  * @since 0.1.0

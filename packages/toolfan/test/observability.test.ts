@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
-import { Batcher, Metrics, Scheduler, Task, Timeline } from "../src/index.js"
+import { Batcher, Metrics, Scheduler, Task } from "../src/index.js"
 
 /** A tracer that keeps every span it makes (Effect's native spans), like an in-memory exporter. */
 const recordingTracer = () => {
@@ -192,29 +192,5 @@ describe("observability", () => {
         const sizes = yield* Metric.value(Metric.tagged(Metrics.batchSize, "batcher", "sizes-test"))
         expect([sizes.count, sizes.sum, sizes.min, sizes.max]).toEqual([3, 10, 2, 4])
       }).pipe(Effect.scoped, withScheduler()))
-  })
-
-  describe("Timeline.capture", () => {
-    it.effect("records each task's attempts, waits and backoff gaps, in ms from the run's start", () =>
-      Effect.gen(function*() {
-        const fiber = yield* Effect.fork(Timeline.capture(Scheduler.run([
-          Task.make("search", flaky(1, 20), { group: "web", retries: 1, schedule: Schedule.spaced("100 millis") }),
-          Task.make("fetch", Effect.sleep(50))
-        ])))
-        yield* TestClock.adjust(1000)
-        const [results, timeline] = yield* Fiber.join(fiber)
-        expect(results.map((r) => r.ok)).toEqual([true, true])
-        expect(timeline.rows).toEqual([
-          {
-            name: "search",
-            group: "web",
-            attempts: [
-              { attempt: 1, queuedAt: 0, start: 0, end: 20, outcome: "failed" },
-              { attempt: 2, queuedAt: 120, start: 120, end: 140, outcome: "ok" }
-            ]
-          },
-          { name: "fetch", attempts: [{ attempt: 1, queuedAt: 0, start: 0, end: 50, outcome: "ok" }] }
-        ])
-      }).pipe(withScheduler()))
   })
 })

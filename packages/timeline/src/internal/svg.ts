@@ -15,10 +15,10 @@
  * font metrics without a browser), generously enough for common sans-serif
  * fonts.
  */
+import { Spans } from "toolfan"
+import { showValue, truncate } from "toolfan/shared"
 import type { Attempt, Outcome, Row, SvgOptions, Timeline } from "../Timeline.js"
-import { showValue } from "./describe.js"
-import { labels, maxOf, spanOf } from "./timelineText.js"
-import { truncate } from "./text.js"
+import { labels, maxOf, spanOf } from "./text.js"
 
 /** The narrowest `width` accepted, in pixels. */
 const MIN_WIDTH = 200
@@ -239,7 +239,7 @@ export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined):
 
   // the legend, wrapped to the width
   const items: Array<LegendItem> = []
-  for (const outcome of Object.keys(labels) as Array<Outcome>) {
+  for (const outcome of Spans.outcomes) {
     if (!used.outcomes.has(outcome)) continue
     items.push({
       swatchWidth: 30,
@@ -305,7 +305,7 @@ th, td { padding: 3px 12px 3px 0; text-align: left; border-bottom: 1px solid ${p
 th { color: ${palette.muted}; font-weight: 500; }
 td.num { text-align: right; }
 ${
-  (Object.keys(outcomeColors) as Array<Outcome>).map((o) => `td.outcome-${o} { color: ${outcomeColors[o]}; }`).join("\n")
+  Spans.outcomes.map((o) => `td.outcome-${o} { color: ${outcomeColors[o]}; }`).join("\n")
 }
 `.trim()
 

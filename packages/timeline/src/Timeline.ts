@@ -16,17 +16,19 @@
  */
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
-import * as svg from "./internal/timelineSvg.js"
-import * as text from "./internal/timelineText.js"
+import { Spans } from "toolfan"
+import * as svg from "./internal/svg.js"
+import * as text from "./internal/text.js"
 
 /**
  * How an attempt ended: `"timedOut"` when it ran out of its `timeout`,
- * `"unavailable"` when its group's shared limit lost its permit.
+ * `"unavailable"` when its group's shared limit lost its permit. The core's
+ * `Spans.Outcome`: the scheduler writes it on each attempt's span.
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = "ok" | "failed" | "timedOut" | "interrupted" | "unavailable" | "defect"
+export type Outcome = Spans.Outcome
 
 /**
  * One attempt, in milliseconds from the timeline's origin.
@@ -69,14 +71,12 @@ export interface Timeline {
   readonly rows: ReadonlyArray<Row>
 }
 
-const outcomes: ReadonlySet<unknown> = new Set(["ok", "failed", "timedOut", "interrupted", "unavailable", "defect"])
-
 const nanosToMillis = (n: bigint): number => Number(n / 1000n) / 1000
 
 /**
  * Builds a timeline from spans: the attempt spans of toolfan's scheduler
- * (those with a `toolfan.task.name` attribute) that have ended; other spans
- * are ignored. Tasks that never started have no span and no row.
+ * (those with a `Spans.attributes.taskName` attribute) that have ended; other
+ * spans are ignored. Tasks that never started have no span and no row.
  *
  * @since 0.1.0
  * @category constructors
@@ -94,22 +94,23 @@ export const fromSpans = (spans: Iterable<Tracer.Span>): Timeline => {
     readonly outcome: Outcome
   }
   const raws: Array<Raw> = []
+  const { attributes } = Spans
   for (const span of spans) {
-    const name = span.attributes.get("toolfan.task.name")
+    const name = span.attributes.get(attributes.taskName)
     if (typeof name !== "string" || span.status._tag !== "Ended") continue
-    const group = span.attributes.get("toolfan.task.group")
-    const outcome = span.attributes.get("toolfan.task.outcome")
-    const run = span.attributes.get("toolfan.run.id")
-    const index = span.attributes.get("toolfan.task.index")
+    const group = span.attributes.get(attributes.group)
+    const outcome = span.attributes.get(attributes.outcome)
+    const run = span.attributes.get(attributes.runId)
+    const index = span.attributes.get(attributes.taskIndex)
     raws.push({
       key: run === undefined || index === undefined ? `name:${name}` : `${String(run)}:${String(index)}`,
       name,
       group: typeof group === "string" && group !== "none" ? group : undefined,
-      attempt: Number(span.attributes.get("toolfan.task.attempt") ?? 1),
+      attempt: Number(span.attributes.get(attributes.attempt) ?? 1),
       start: nanosToMillis(span.status.startTime),
       end: nanosToMillis(span.status.endTime),
-      wait: Number(span.attributes.get("toolfan.task.queue_wait_ms") ?? 0),
-      outcome: outcomes.has(outcome) ? outcome as Outcome : "ok"
+      wait: Number(span.attributes.get(attributes.queueWaitMs) ?? 0),
+      outcome: Spans.isOutcome(outcome) ? outcome : "ok"
     })
   }
   let origin = Number.POSITIVE_INFINITY

@@ -22,9 +22,10 @@
  * {@link render} is a pure function of the timeline: colours only when asked
  * for, no clock, no `process`.
  */
+import { Spans } from "toolfan"
+import { showValue, truncate } from "toolfan/shared"
 import type { Outcome, Row, TextOptions, Timeline } from "../Timeline.js"
-import { showValue } from "./describe.js"
-import { type Color, painter, truncate, width as textWidth, wrap } from "./text.js"
+import { type Color, painter, width as textWidth, wrap } from "./terminal.js"
 
 /** The glyphs, in one place. */
 export const glyphs = {
@@ -41,7 +42,7 @@ export const glyphs = {
   } satisfies Record<Outcome, string>
 } as const
 
-/** How each outcome is named, in the order the legend lists them. */
+/** How each outcome is named (the legend lists them in the order of `Spans.outcomes`). */
 export const labels: Record<Outcome, string> = {
   ok: "ok",
   failed: "failed",
@@ -229,7 +230,7 @@ export const render = (timeline: Timeline, options?: TextOptions | undefined): s
   const legend = [`${glyphs.attempt} attempt`]
   if (used.wait) legend.push(`${glyphs.wait} queued for a slot`)
   if (used.gap) legend.push(`${glyphs.gap} backoff before a retry`)
-  for (const outcome of Object.keys(labels) as Array<Outcome>) {
+  for (const outcome of Spans.outcomes) {
     if (used.outcomes.has(outcome)) legend.push(`${glyphs.mark[outcome]} ${labels[outcome]}`)
   }
   legend.push(`1 column = ${msPerColumn} ms`)

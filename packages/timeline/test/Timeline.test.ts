@@ -8,7 +8,8 @@ import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import { findChromium, headless } from "../../examples/src/chromium.js"
-import { Scheduler, Task, Timeline } from "../src/index.js"
+import { Scheduler, Task } from "toolfan"
+import { Timeline } from "../src/index.js"
 
 // ---------------------------------------------------------------------------
 // fixtures
@@ -292,6 +293,28 @@ describe("Timeline", () => {
           "✓ ok   ✗ failed   ⊘ timed out   1 column = 5 ms"
         ].join("\n"))
       }).pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 4, groups: { web: 1 } }))))
+
+    it.effect("capture() - records each task's attempts, waits and backoff gaps, in ms from the run's start", () =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Timeline.capture(Scheduler.run([
+          Task.make("search", flaky(20), { group: "web", retries: 1, schedule: Schedule.spaced("100 millis") }),
+          Task.make("fetch", Effect.sleep(50))
+        ])))
+        yield* TestClock.adjust(1000)
+        const [results, recorded] = yield* Fiber.join(fiber)
+        expect(results.map((r) => r.ok)).toEqual([true, true])
+        expect(recorded.rows).toEqual([
+          {
+            name: "search",
+            group: "web",
+            attempts: [
+              { attempt: 1, queuedAt: 0, start: 0, end: 20, outcome: "failed" },
+              { attempt: 2, queuedAt: 120, start: 120, end: 140, outcome: "ok" }
+            ]
+          },
+          { name: "fetch", attempts: [{ attempt: 1, queuedAt: 0, start: 0, end: 50, outcome: "ok" }] }
+        ])
+      }).pipe(Effect.provide(Scheduler.layer())))
   })
 
   describe("capture, tasks sharing a name", () => {
