@@ -5,6 +5,7 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -488,6 +489,48 @@ describe("ToolRunner", () => {
           `tool "search" could not complete (it has run, and may have had effects): group limit fake lease is unavailable: lease lost`
         )
       }))
+
+    describe("messages", () => {
+      class HttpError extends Data.TaggedError("HttpError")<{ readonly status: number; readonly url: string }> {}
+      const Down = Tool.make("down", { success: Schema.String })
+      /** Fails with an error its failure Schema (LookupError) cannot encode. */
+      const Odd = Tool.make("odd", { success: Schema.String, failure: LookupError })
+      const Unreadable = Tool.make("unreadable", { success: Schema.String })
+      const Kit = Toolkit.make(Down, Odd, Unreadable, Search)
+      const kitHandlers = Kit.toLayer({
+        down: () => Effect.die(new HttpError({ status: 503, url: "https://api.example.com" })),
+        odd: () => Effect.fail(new HttpError({ status: 404, url: "https://api.example.com/x" }) as never),
+        // a defect whose every property read throws
+        unreadable: () => Effect.die(new Proxy({}, { get: () => { throw new Error("unreadable") } })),
+        search: ({ query }) => Effect.succeed(`results for ${query}`)
+      })
+      const resolveKit = (parts: ReadonlyArray<Response.PartEncoded>) =>
+        ToolRunner.make(Kit).resolve(parts).pipe(Effect.provide(Layer.merge(kitHandlers, Scheduler.layer())))
+
+      it.effect("a tool that dies with a tagged error: the Defect message shows its tag and fields, not only its name", () =>
+        Effect.gen(function*() {
+          const [part] = yield* resolveKit([call("c1", "down", {})])
+          expect(errorOf(part!).message).toBe(
+            `tool "down" crashed: HttpError { status: 503, url: "https://api.example.com" }; ` +
+              `do not call it again with the same parameters`
+          )
+        }))
+
+      it.effect("a failure the tool's failure Schema cannot encode: the Failed message shows the tagged error's fields", () =>
+        Effect.gen(function*() {
+          const [part] = yield* resolveKit([call("c1", "odd", {})])
+          expect(errorOf(part!).reason).toBe("Failed")
+          expect(errorOf(part!).message).toBe(`tool "odd" failed: HttpError { status: 404, url: "https://api.example.com/x" }`)
+        }))
+
+      it.effect("a defect that throws when read still becomes that call's Defect result; the other calls' results stand", () =>
+        Effect.gen(function*() {
+          const parts = yield* resolveKit([call("c1", "unreadable", {}), call("c2", "search", { query: "q" })])
+          expect(errorOf(parts[0]!).reason).toBe("Defect")
+          expect(errorOf(parts[0]!).message).toContain(`tool "unreadable" crashed: `)
+          expect(parts[1]!.result).toBe("results for q")
+        }))
+    })
 
     it("resolve() - refuses a bad deadline at once, naming ToolRunner.resolve and the value", () => {
       for (const deadline of [0, -1, "soon"]) {

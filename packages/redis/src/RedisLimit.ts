@@ -22,8 +22,9 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { GroupLimit } from "toolfan"
+import { validate } from "toolfan/shared"
 import * as lease from "./internal/lease.js"
-import * as validate from "./internal/options.js"
+import * as check from "./internal/options.js"
 import * as rateLimit from "./internal/rate.js"
 
 /**
@@ -125,17 +126,15 @@ const modes = ["fail", "wait"] as const
 
 /** Checks what both limits take: the object, no unknown option, `key` and the {@link RedisOptions}. */
 const common = (where: string, options: unknown, known: ReadonlySet<string>) => {
-  const o = validate.record(where, options)
-  for (const key of Object.keys(o)) {
-    if (!known.has(key)) validate.invalid(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option)`, key, "type")
-  }
+  const o = validate.record(where, "options", options)
+  validate.knownKeys(where, o, known)
   return {
     o,
-    key: validate.string(where, "key", o.key),
-    connection: validate.connection(where, o.redis),
-    prefix: o.prefix === undefined ? "toolfan:" : validate.string(where, "prefix", o.prefix),
-    timeoutMs: validate.duration(where, "timeout", o.timeout, 1_000),
-    onUnavailable: validate.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
+    key: validate.nonEmptyString(where, "key", o.key),
+    connection: check.connection(where, o.redis),
+    prefix: o.prefix === undefined ? "toolfan:" : validate.nonEmptyString(where, "prefix", o.prefix),
+    timeoutMs: check.duration(where, "timeout", o.timeout, 1_000),
+    onUnavailable: check.oneOf(where, "onUnavailable", o.onUnavailable, modes, "fail")
   }
 }
 
@@ -156,9 +155,9 @@ const common = (where: string, options: unknown, known: ReadonlySet<string>) => 
 export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit => {
   const where = "RedisLimit.concurrency"
   const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, concurrencyKeys)
-  const max = validate.integer(where, "max", o.max, 1)
+  const max = validate.integer(where, "max", o.max, 1, false)
   // whole milliseconds: Redis expiries (PEXPIRE) take integers
-  const leaseMs = Math.ceil(validate.duration(where, "leaseTime", o.leaseTime, 10_000))
+  const leaseMs = Math.ceil(check.duration(where, "leaseTime", o.leaseTime, 10_000))
   if (leaseMs < 100) validate.invalid(where, "leaseTime", "at least 100 milliseconds", o.leaseTime, "range")
   const description = `redis concurrency "${key}" (max ${max})`
   const settings: lease.LeaseOptions = {
@@ -220,10 +219,9 @@ const wholeMillisPerAttempt = (where: string, window: unknown, ms: number, limit
 export const rate = (options: RateOptions): GroupLimit.GroupLimit => {
   const where = "RedisLimit.rate"
   const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, rateKeys)
-  const limit = validate.integer(where, "limit", o.limit, 1)
-  if (o.window === undefined) validate.invalid(where, "window", "a positive duration", o.window, "type")
-  const asked = validate.duration(where, "window", o.window, 0)
-  const algorithm = validate.oneOf(where, "algorithm", o.algorithm, ["fixed-window", "token-bucket"] as const, "fixed-window")
+  const limit = validate.integer(where, "limit", o.limit, 1, false)
+  const asked = check.duration(where, "window", o.window)
+  const algorithm = check.oneOf(where, "algorithm", o.algorithm, ["fixed-window", "token-bucket"] as const, "fixed-window")
   const windowMs = algorithm === "fixed-window" ? wholeMillisPerAttempt(where, o.window, asked, limit) : asked
   const rounded = windowMs > asked ? `: ${asked} ms rounded up to whole milliseconds per attempt` : ""
   const description = `redis rate "${key}" (${limit} per ${windowMs} ms${rounded})`

@@ -1,6 +1,7 @@
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -482,6 +483,55 @@ describe("RedisLimit options", () => {
     expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, maxx: 2 } as never)).option).toBe("options.maxx")
     expect(thrown(() => RedisLimit.rate({ key: "s", limit: 1.5, window: 1000 })).option).toBe("limit")
     expect(thrown(() => RedisLimit.rate({ key: "s", limit: 1 } as never)).option).toBe("window")
+  })
+
+  it("concurrency() and rate() take every duration the core takes: bigint nanoseconds, [seconds, nanos], Duration, strings", () => {
+    const window = (window: Duration.DurationInput) => RedisLimit.rate({ key: "s", limit: 4, window }).description
+    expect(window(1_000_000_000n)).toBe("redis rate \"s\" (4 per 1000 ms)")
+    expect(window([1, 500_000_000])).toBe("redis rate \"s\" (4 per 1500 ms)")
+    expect(window(Duration.seconds(2))).toBe("redis rate \"s\" (4 per 2000 ms)")
+    expect(window("1.5 seconds")).toBe("redis rate \"s\" (4 per 1500 ms)")
+    for (const d of [2_000_000_000n, [2, 0], Duration.millis(2500), "2 seconds"] as const) {
+      expect(RedisLimit.concurrency({ key: "s", max: 1, leaseTime: d, timeout: d }).local).toBe(1)
+    }
+    // the lease's own floor holds whatever the form
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leaseTime: 50_000_000n })).message).toBe(
+      "RedisLimit.concurrency: leaseTime must be at least 100 milliseconds, got 50000000n (bigint)"
+    )
+  })
+
+  it("concurrency() and rate() refuse a bad duration as the core does: same expectation, kind and message", () => {
+    const bad: ReadonlyArray<unknown> = [-5, 0, Number.NaN, -1n, "-5 seconds", "5 parsecs", [1, -1], [1], {}, null, true]
+    for (const value of bad) {
+      const core = thrown(() => Task.make("t", Effect.void, { timeout: value as never }))
+      for (const [where, error] of [
+        ["RedisLimit.concurrency", thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leaseTime: value as never }))],
+        ["RedisLimit.rate", thrown(() => RedisLimit.rate({ key: "s", limit: 1, window: value as never }))]
+      ] as const) {
+        expect([error.expected, error.kind, error.value]).toEqual([core.expected, core.kind, core.value])
+        expect(error.message).toBe(core.message.replace(/^Task\.make: timeout/, `${where}: ${error.option}`))
+      }
+    }
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leaseTime: [1, -1] })).message).toBe(
+      "RedisLimit.concurrency: leaseTime must be a positive duration (milliseconds as a number, or e.g. \"5 seconds\"), " +
+        "got an array of length 2"
+    )
+  })
+
+  it("a duration that never ends is refused: a lease, a timeout and a window must run out", () => {
+    const expected = "a finite positive duration (milliseconds as a number, or e.g. \"5 seconds\")"
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leaseTime: Duration.infinity })).expected).toBe(expected)
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, timeout: Number.POSITIVE_INFINITY })).message).toBe(
+      `RedisLimit.concurrency: timeout must be ${expected}, got Infinity (number)`
+    )
+    expect(thrown(() => RedisLimit.rate({ key: "s", limit: 1, window: Duration.infinity })).kind).toBe("range")
+  })
+
+  it("concurrency() - a misspelt option is refused, naming the option it most likely meant", () => {
+    expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leasetime: 1000 } as never)).message).toBe(
+      "RedisLimit.concurrency: options.leasetime must be one of key, max, leaseTime, redis, prefix, timeout, onUnavailable " +
+        "(unknown option — did you mean leaseTime?), got \"leasetime\" (string)"
+    )
   })
 
   it("a limit is a plain value: nothing connects until a scheduler starts it", () => {

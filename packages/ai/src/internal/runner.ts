@@ -39,6 +39,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { InvalidOption, Scheduler, Task, type TaskResult } from "toolfan"
+import { describe, validate } from "toolfan/shared"
 
 /** A tool call as the runner needs it: an encoded `params` for `handle`. */
 export interface Call {
@@ -92,37 +93,21 @@ export const checkPolicies = (
   const checked = new Map<string, Task.Options<any>>()
   if (policies === undefined) return checked
   if (typeof policies !== "object" || policies === null || Array.isArray(policies)) {
-    throw new InvalidOption.InvalidOption({
-      where,
-      option: "policies",
-      expected: "an object of policies keyed by tool name",
-      value: policies,
-      kind: "type"
-    })
+    validate.invalid(where, "policies", "an object of policies keyed by tool name", policies, "type")
   }
-  for (const [name, policy] of Object.entries(policies)) {
+  for (const [name, policy] of Object.entries(policies as object)) {
     if (policy === undefined) continue
     if (!Object.hasOwn(tools, name)) {
-      throw new InvalidOption.InvalidOption({
-        where,
-        option: `policies.${name}`,
-        expected: `the name of a tool of the toolkit (${Object.keys(tools).join(", ") || "none"})`,
-        value: name,
-        kind: "range"
-      })
+      const known = Object.keys(tools).join(", ") || "none"
+      validate.invalid(where, `policies.${name}`, `the name of a tool of the toolkit (${known})`, name, "range")
     }
     try {
       // Task.make checks the options; the task itself is thrown away.
       Task.make(name, Effect.void, policy as Task.Options<unknown>)
     } catch (e) {
       if (!InvalidOption.isInvalidOption(e)) throw e
-      throw new InvalidOption.InvalidOption({
-        where,
-        option: e.option === "options" ? `policies.${name}` : `policies.${name}.${e.option.replace(/^options\./, "")}`,
-        expected: e.expected,
-        value: e.value,
-        kind: e.kind
-      })
+      const option = e.option === "options" ? `policies.${name}` : `policies.${name}.${e.option.replace(/^options\./, "")}`
+      validate.invalid(where, option, e.expected, e.value, e.kind)
     }
     checked.set(name, policy as Task.Options<any>)
   }
@@ -168,17 +153,6 @@ const failurePart = (call: Call, result: unknown, encodedResult: unknown) =>
   })
 
 const errorPart = (call: Call, error: ToolCallError) => failurePart(call, error, encodeCallError(error))
-
-const describe = (u: unknown): string => {
-  if (u instanceof Error) return u.message === "" ? u.name : u.message
-  if (typeof u === "object" && u !== null && "message" in u && typeof u.message === "string") return u.message
-  if (typeof u === "string") return u
-  try {
-    return String(JSON.stringify(u))
-  } catch {
-    return String(u)
-  }
-}
 
 const attemptsNote = (attempts: number) => attempts > 1 ? ` (${attempts} attempts)` : ""
 
@@ -367,17 +341,8 @@ export const run = (
  */
 export const checkResolveOptions = (where: string, options: unknown): void => {
   if (options === undefined) return
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidOption.InvalidOption({ where, option: "options", expected: "an object", value: options, kind: "type" })
-  }
-  const deadline = (options as { readonly deadline?: unknown }).deadline
-  if (deadline === undefined) return
-  try {
-    Task.make("deadline", Effect.void, { timeout: deadline as Duration.DurationInput })
-  } catch (e) {
-    if (!InvalidOption.isInvalidOption(e)) throw e
-    throw new InvalidOption.InvalidOption({ where, option: "deadline", expected: e.expected, value: e.value, kind: e.kind })
-  }
+  const deadline = validate.record(where, "options", options).deadline
+  if (deadline !== undefined) validate.durationMillis(where, "deadline", deadline)
 }
 
 /** Whether `u` is a {@link ToolCallError}. */
