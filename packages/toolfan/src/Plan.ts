@@ -11,8 +11,10 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
+import type { Run, RunOptions } from "./internal/pool.js"
 import * as validate from "./internal/validate.js"
 import * as Task from "./Task.js"
+import { TaskSkipped } from "./TaskError.js"
 
 /**
  * @since 0.1.0
@@ -268,4 +270,56 @@ export const make = <S extends Record<string, Spec<any, any, any>>>(
  */
 export type Results<T extends Record<string, Task.Any>> = {
   -readonly [K in keyof T]: import("./TaskResult.js").TaskResult<Task.Success<T[K]>, Task.Error<T[K]>>
+}
+
+/**
+ * Sets an own property, even for a name like `"__proto__"` (a plain
+ * assignment would set the prototype instead). @internal
+ */
+export const setOwn = (record: Record<string, unknown>, name: string, value: unknown): void => {
+  if (name === "__proto__") Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true })
+  else record[name] = value
+}
+
+/**
+ * How one execution of a plan gates its tasks on a run: a task with
+ * dependencies is held until they have all succeeded, then made from their
+ * values and released; if one does not succeed, its dependents are skipped
+ * (and theirs, transitively), naming it. Made per execution: the same
+ * `runPlan` effect may run again, or twice at once. @internal
+ */
+export const gate = (nodes: ReadonlyArray<Node>): Pick<RunOptions, "held" | "onResult"> & {
+  /** The run's tasks; a task without dependencies is made (from no values) at once. */
+  readonly tasks: ReadonlyArray<Task.Any>
+} => {
+  const index = new Map(nodes.map((n, i) => [n.name, i] as const))
+  const dependents = nodes.map((): Array<number> => [])
+  const dependencies = nodes.map((n, i) =>
+    n.dependencies.map((d) => {
+      const j = index.get(d)!
+      dependents[j]!.push(i)
+      return j
+    })
+  )
+  const waiting = nodes.map((n) => n.dependencies.length)
+  const taskOf = (i: number, run: Run | undefined): Task.Any => {
+    const node = nodes[i]!
+    const make = node.make
+    if (make === undefined) return node.task
+    const values: Record<string, unknown> = {}
+    for (const j of dependencies[i]!) setOwn(values, nodes[j]!.name, run!.results[j]!.value)
+    return Task.withEffect(node.task, Effect.suspend(() => make(values)))
+  }
+  return {
+    tasks: nodes.map((n, i) => n.dependencies.length === 0 ? taskOf(i, undefined) : n.task),
+    held: (i) => waiting[i]! > 0,
+    onResult: (result, i, run) => {
+      // a cancelled run settles the rest itself (as interrupted)
+      if (run.cancelled !== undefined) return
+      for (const d of dependents[i]!) {
+        if (!result.ok) run.settle(d, new TaskSkipped({ task: nodes[d]!.name, dependency: nodes[i]!.name }))
+        else if (--waiting[d]! === 0) run.release(d, taskOf(d, run))
+      }
+    }
+  }
 }

@@ -15,7 +15,7 @@ import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as observe from "./internal/observe.js"
-import * as internal from "./internal/scheduler.js"
+import * as internal from "./internal/pool.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
 import * as Task from "./Task.js"
@@ -212,12 +212,12 @@ export const makeAt = (where: string, options?: Options | undefined): Effect.Eff
     for (const [name, group] of Object.entries(groups)) {
       started[name] = typeof group === "number" ? group : { limit: group, limiter: yield* group.start }
     }
-    const impl = new internal.SchedulerImpl(max, started, clock, runtime)
+    const impl = new internal.Pool(max, started, clock, runtime)
     yield* Effect.addFinalizer(() => impl.shutdown())
     return makeService(impl)
   })
 
-const makeService = (impl: internal.SchedulerImpl): Service => {
+const makeService = (impl: internal.Pool): Service => {
   const runWith = (
     tasks: ReadonlyArray<Task.Any>,
     options: internal.RunOptions,
@@ -271,10 +271,13 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
       const deadlineMs = checkRunOptions("Scheduler.runPlan", options)
       // the plan's counters are made per execution: the same effect may run again, or twice at once
       return Effect.map(
-        Effect.suspend(() => runWith(nodes.map((n) => n.task), { deadlineMs, plan: internal.planState(nodes) })),
+        Effect.suspend(() => {
+          const { held, onResult, tasks } = Plan.gate(nodes)
+          return runWith(tasks, { deadlineMs, held, onResult })
+        }),
         (results) => {
           const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}
-          for (let i = 0; i < nodes.length; i++) internal.setOwn(record, nodes[i]!.name, results[i]!)
+          for (let i = 0; i < nodes.length; i++) Plan.setOwn(record, nodes[i]!.name, results[i]!)
           return record
         }
       )
@@ -285,7 +288,7 @@ const makeService = (impl: internal.SchedulerImpl): Service => {
     const signal = options.signal
     const job = signal === undefined ? undefined : internal.signalJobs.get(signal)
     // only the signal of the attempt running now, on this scheduler, makes a nested run
-    const parent = job !== undefined && job.run.scheduler === impl && job.controller?.signal === signal
+    const parent = job !== undefined && job.run.pool === impl && job.controller?.signal === signal
       ? job
       : undefined
     return runWith(tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>

@@ -60,7 +60,7 @@ export interface Task<out A, out E = never, out R = never> extends Pipeable {
   readonly retryWhile: ((error: any) => boolean) | undefined
   /**
    * For promise tasks: the function itself, which the scheduler calls
-   * directly with an AbortController it owns (see `internal/scheduler.ts`).
+   * directly with an AbortController it owns (see `internal/pool.ts`).
    * @internal
    */
   readonly evaluate: ((signal: AbortSignal) => unknown) | undefined

@@ -1,0 +1,885 @@
+/**
+ * The pool: slots, the ready queue, worker fibers and attempts. It owns every
+ * job's state and the slot counters; admission (groups, limits) is a strategy
+ * (`admission.ts`), time is the timer (`timer.ts`), and what a run is for
+ * (results in order, a stream, a plan's dependencies) is its owner's.
+ *
+ * # Why it is built this way
+ *
+ * The obvious implementation — `Effect.forEach(tasks, t => withSemaphore(
+ * retry(timeout(t))), { concurrency })` — costs 16–25× p-limit per task: a
+ * fiber per task, two more racing fibers per timeout, the retry machinery
+ * entered even when nothing fails. So the hot path is plain, synchronous
+ * bookkeeping, and Effect does what only Effect can do (run the task's
+ * effect, interrupt it, sleep on the Clock):
+ *
+ * - **Slots** are a counter (`active`, at most `max`). Admitted jobs wait in
+ *   one priority bucket queue (`ready`); a job its group cannot admit yet
+ *   waits in its admission strategy and holds no slot.
+ * - **Workers** are long-lived fibers forked per run in the caller's context.
+ *   A worker that finishes a job takes the next one of its own run at once,
+ *   without a new fiber; a slot for another run's job gets a worker of that
+ *   run. Trade-off: a `FiberRef.set` in one task can be seen by the next task
+ *   on the same worker.
+ * - **Timeouts, backoffs and deadlines** live in one timer fiber. A timed-out
+ *   attempt's worker is interrupted; it records the outcome after the
+ *   attempt's finalizers ran, and ends (an interrupted fiber is not reused).
+ * - **Retries** step the task's `Schedule` only when an attempt fails; the job
+ *   then waits in the timer, holding no slot.
+ * - **Nested runs** borrow the slot (and the group place) of the attempt that
+ *   starts them; the last to end queues the job to take it back, ahead of
+ *   everyone (priority `Infinity`), and returns once it has.
+ * - Workers run with interruption off except around the attempt itself, so
+ *   the bookkeeping after an attempt always runs. All state is changed
+ *   synchronously on one thread; fibers are never started synchronously from
+ *   inside the bookkeeping (`immediate: false`), so none of it is re-entered.
+ *
+ * # Job states (changed only by the methods named)
+ *
+ * | from              | event                                     | to                | by                 |
+ * |-------------------|-------------------------------------------|-------------------|--------------------|
+ * | New               | queued (run start, owner's `release`)     | Waiting           | `enqueue`          |
+ * | Waiting           | its group admits it                       | Ready             | `admitted`         |
+ * | Waiting, Ready    | cut (deadline, interruption, shutdown)    | Done              | `cancel`           |
+ * | Waiting           | its permit could not be had               | Done              | `refused`          |
+ * | Ready             | its permit was lost                       | Waiting or Done   | `revoked`          |
+ * | Ready             | a slot is free                            | Running           | `pump` → `begin`   |
+ * | Running           | succeeded, or failed for good             | Done              | `succeed`, `fail`  |
+ * | Running           | failed, retry scheduled                   | Backoff           | `fail` → `backoff` |
+ * | Running           | its permit was lost, `"wait"`             | Waiting           | `fail`             |
+ * | Backoff           | backoff over                              | Waiting           | `requeue`          |
+ * | Backoff, New      | cut; New also: skipped by its owner       | Done              | `cancel`, `settle` |
+ *
+ * A Running job lending its slot (`lends > 0`) holds none; taking it back
+ * (`reclaim` set) it waits in its admission and `ready` like a Waiting job,
+ * staying Running.
+ */
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as GroupLimit from "../GroupLimit.js"
+import type { GroupLimitUnavailable } from "../GroupLimit.js"
+import * as Metrics from "../Metrics.js"
+import * as Spans from "../Spans.js"
+import type * as Task from "../Task.js"
+import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
+import * as TaskResult from "../TaskResult.js"
+import { type Admission, Cap, type Hold, type Host, Limited, unlimited } from "./admission.js"
+import { InContext } from "./context.js"
+import { type GroupTags, outcomeTags, tagsOf } from "./observe.js"
+import { resumeWith } from "./promise.js"
+import { BucketQueue, type List, remove } from "./queue.js"
+import { onAbort } from "./signals.js"
+import { Timer, type TimerEntry } from "./timer.js"
+
+/** Why a run's unfinished tasks were cut. @internal */
+export type Reason = "deadline" | "interrupted" | "shutdown"
+
+/** @internal */
+export const enum State {
+  New,
+  Waiting,
+  Ready,
+  Running,
+  Backoff,
+  Done
+}
+
+/** @internal */
+export class Job {
+  state = State.New
+  /** Links of the queue holding it (queue.ts). */
+  prev: Job | undefined = undefined
+  next: Job | undefined = undefined
+  list: List<Job> | undefined = undefined
+  /** Admission state (admission.ts). */
+  place = false
+  hold: Hold | undefined = undefined
+  acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined = undefined
+  holdsSlot = false
+  queuedAt = 0
+  /** Set when the permit of the running attempt was lost: the attempt is being interrupted. */
+  revoked: GroupLimitUnavailable | undefined = undefined
+  attempts = 0
+  firstStart = -1
+  waitMs = 0
+  /** The current attempt's wait for a slot. */
+  lastWaitMs = 0
+  timedOut = false
+  entry: TimerEntry | undefined = undefined
+  worker: Worker | undefined = undefined
+  scheduleState: unknown = undefined
+  controller: AbortController | undefined = undefined
+  /** Nested runs borrowing this job's slot. */
+  lends = 0
+  /** While it takes its lent slot back: called once it has it, or gave up. */
+  reclaim: (() => void) | undefined = undefined
+  /** Whether it held a place in its group when it lent its slot (a rate limit's turn holds none). */
+  lentPlace = false
+  /** Its task's priority; `Infinity` while it takes its lent slot back. */
+  priority: number
+  readonly tags: GroupTags
+  constructor(
+    readonly run: Run,
+    readonly index: number,
+    /** The task; a run's owner may replace it before it starts (a plan task made from its dependencies). */
+    public task: Task.Any,
+    readonly admission: Admission
+  ) {
+    this.priority = task.priority
+    this.tags = tagsOf(task.group)
+  }
+}
+
+/** @internal */
+export class Worker {
+  readonly _tag = "Worker"
+  job: Job | undefined = undefined
+  doomed = false
+  fiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  constructor(readonly run: Run) {}
+}
+
+/** @internal */
+export interface RunOptions {
+  readonly deadlineMs: number
+  /** Called as each task settles. */
+  readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number, run: Run) => void) | undefined
+  /** Aborting it cancels the run (Promise API). */
+  readonly signal?: AbortSignal | undefined
+  /** Tasks the owner starts later (`release`) or settles itself (`settle`): a plan's tasks with dependencies. */
+  readonly held?: ((index: number) => boolean) | undefined
+}
+
+/**
+ * The job whose attempt owns an AbortSignal, so that a Promise API run given
+ * a task's signal is known to be nested in that task.
+ * @internal
+ */
+export const signalJobs = new WeakMap<AbortSignal, Job>()
+
+let runs = 0
+
+/** A run: its jobs, their results, how it ends. @internal */
+export class Run {
+  /** Tells runs apart in spans: tasks of different runs may share a name. */
+  readonly id = ++runs
+  readonly jobs: Array<Job> = []
+  readonly results: Array<TaskResult.TaskResult<unknown, unknown>>
+  remaining: number
+  cancelled: Reason | undefined = undefined
+  deadline: TimerEntry | undefined = undefined
+  /** Called once every task has settled (and a nested run's parent has its slot back). */
+  onDone: (() => void) | undefined = undefined
+  /** Whether the run is over for its caller (see `onDone`). */
+  over = false
+  /** Stops listening to the run's signal. */
+  stopListening: (() => void) | undefined = undefined
+  /** Runs the run's workers in its caller's async context (see `InContext`). */
+  readonly effectScheduler: InContext
+  constructor(
+    readonly pool: Pool,
+    readonly runtime: Runtime.Runtime<any>,
+    readonly options: RunOptions,
+    size: number,
+    /** The attempt this run was started from, whose slot it borrows. */
+    readonly parent: Job | undefined,
+    /** Whether its attempts run in spans (a tracer that exports is installed; see observe.ts). */
+    readonly traced: boolean
+  ) {
+    this.results = new Array(size)
+    this.remaining = size
+    this.effectScheduler = new InContext(runtime)
+  }
+
+  /**
+   * Queues a held job (its owner may give it another task first). Called from
+   * `onResult`: the pool fills slots after recording a result.
+   */
+  release(index: number, task?: Task.Any): void {
+    const job = this.jobs[index]!
+    if (job.state !== State.New || this.cancelled !== undefined) return
+    if (task !== undefined) job.task = task
+    this.pool.enqueue(job, this.pool.timer.now())
+  }
+
+  /** Settles a held job without running it (a plan task whose dependency failed). */
+  settle(index: number, error: TaskError<unknown>): void {
+    const job = this.jobs[index]!
+    if (job.state === State.New && this.cancelled === undefined) this.pool.settle(job, error)
+  }
+}
+
+/**
+ * A fiber forked during an attempt belongs to that attempt (job and attempt
+ * number), not to the worker, which moves on to other jobs. @internal
+ */
+export interface ForkedFrom {
+  readonly _tag: "ForkedFrom"
+  readonly job: Job
+  readonly attempt: number
+}
+
+/** What `currentWorker` holds: the worker on a worker's fiber, the attempt on fibers forked from it. @internal */
+export type Owner = Worker | ForkedFrom
+
+/**
+ * The worker (if any) whose attempt the current fiber is running. A child
+ * forked during an attempt gets that attempt instead, so that a background
+ * fiber outliving its task is never taken for a nested run of whatever task
+ * the worker runs next. @internal
+ */
+export const currentWorker: FiberRef.FiberRef<Owner | undefined> = globalValue(
+  Symbol.for("toolfan/internal/currentWorker/v2"),
+  () =>
+    FiberRef.unsafeMake<Owner | undefined>(undefined, {
+      fork: (owner) =>
+        owner === undefined || owner._tag === "ForkedFrom"
+          ? owner
+          : owner.job === undefined
+          ? undefined
+          : { _tag: "ForkedFrom", job: owner.job, attempt: owner.job.attempts },
+      join: (parent) => parent
+    })
+)
+
+/** @internal */
+export interface Stats {
+  readonly active: number
+  readonly pending: number
+  readonly delayed: number
+}
+
+/** A group's limit, started for this scheduler. @internal */
+export interface StartedLimit {
+  readonly limit: GroupLimit.GroupLimit
+  readonly limiter: GroupLimit.Limiter
+}
+
+const always = (): boolean => true
+
+/** @internal */
+export class Pool implements Host {
+  active = 0
+  pending = 0
+  delayed = 0
+  closed = false
+  readonly ready = new BucketQueue<Job>()
+  readonly admissions = new Map<string, Admission>()
+  readonly unlimited: Admission = unlimited(this)
+  readonly runs = new Set<Run>()
+  readonly timer: Timer
+  private onIdle: (() => void) | undefined = undefined
+
+  constructor(
+    readonly max: number,
+    groups: Readonly<Record<string, number | StartedLimit>>,
+    clock: Clock.Clock,
+    readonly runtime: Runtime.Runtime<never>
+  ) {
+    for (const [name, group] of Object.entries(groups)) {
+      this.admissions.set(name, typeof group === "number" ? new Cap(group, this) : new Limited(this, group.limit, group.limiter))
+    }
+    this.timer = new Timer(clock, runtime)
+  }
+
+  stats(): Stats {
+    return { active: this.active, pending: this.pending, delayed: this.delayed }
+  }
+
+  // ---------------------------------------------------------------------------
+  // runs
+  // ---------------------------------------------------------------------------
+
+  /** Starts a run: queues its jobs (all but the held ones) and fills free slots. */
+  start(run: Run, tasks: ReadonlyArray<Task.Any>): void {
+    const now = this.timer.now()
+    this.runs.add(run)
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!
+      const group = task.group === undefined ? undefined : this.admissions.get(task.group)
+      run.jobs.push(new Job(run, i, task, group ?? this.unlimited))
+    }
+    if (run.parent !== undefined) this.lend(run.parent)
+    const signal = run.options.signal
+    // a nested run of the Promise API is cancelled through its parent's signal: when closing, that is the shutdown
+    const cut = () => this.cancel(run, this.closed ? "shutdown" : "interrupted")
+    if (this.closed || signal?.aborted === true) return cut()
+    if (signal !== undefined) run.stopListening = onAbort(signal, cut)
+    if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
+      run.deadline = this.timer.lane(now, run.options.deadlineMs, this.deadlinePassed, run)
+    }
+    const held = run.options.held
+    for (const job of run.jobs) {
+      if (held === undefined || !held(job.index)) this.enqueue(job, now)
+    }
+    this.pump(undefined)
+  }
+
+  /**
+   * Cancels what is left of a run: waiting, held and backing-off jobs settle
+   * at once as `TaskInterrupted`; running attempts are interrupted and settle
+   * when their finalizers have run.
+   */
+  cancel(run: Run, reason: Reason): void {
+    if (run.cancelled !== undefined || run.remaining === 0) return
+    run.cancelled = reason
+    if (run.deadline !== undefined) this.timer.cancel(run.deadline)
+    for (const job of run.jobs) {
+      switch (job.state) {
+        case State.Waiting:
+        case State.Ready:
+          // the wait it was cut in counts too
+          job.waitMs += this.timer.now() - job.queuedAt
+          this.drop(job)
+          this.settleInterrupted(job, reason)
+          break
+        case State.Backoff:
+          this.delayed--
+          if (job.entry !== undefined) this.timer.cancel(job.entry)
+          this.settleInterrupted(job, reason)
+          break
+        case State.New:
+          this.settleInterrupted(job, reason)
+          break
+        case State.Running:
+          this.interrupt(job.worker, job)
+          break
+        case State.Done:
+          break
+      }
+    }
+    this.pump(undefined)
+  }
+
+  /** Called when the scheduler's scope closes: every run is cancelled. */
+  shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.closed = true
+      for (const run of this.runs) this.cancel(run, "shutdown")
+      if (this.runs.size === 0) {
+        this.timer.shutdown()
+        return Effect.void
+      }
+      return Effect.async<void>((resume) => {
+        this.onIdle = () => {
+          this.timer.shutdown()
+          resume(Effect.void)
+        }
+      })
+    })
+  }
+
+  private finishRun(run: Run): void {
+    if (run.deadline !== undefined) this.timer.cancel(run.deadline)
+    if (run.stopListening !== undefined) run.stopListening()
+    this.runs.delete(run)
+    // read when called, not now: an interrupted caller may replace onDone while the slot is being taken back
+    const done = () => {
+      run.over = true
+      const onDone = run.onDone
+      run.onDone = undefined
+      if (onDone !== undefined) onDone()
+    }
+    // a nested run ends when its parent holds its slot again
+    if (run.parent === undefined || !this.endLend(run.parent, done)) done()
+    if (this.runs.size === 0 && this.onIdle !== undefined) {
+      const idle = this.onIdle
+      this.onIdle = undefined
+      idle()
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // admission and slots
+  // ---------------------------------------------------------------------------
+
+  /** Puts a job in line: its admission decides when it may take a slot. */
+  enqueue(job: Job, now: number): void {
+    job.queuedAt = now
+    job.state = State.Waiting
+    this.pending++
+    job.admission.enter(job)
+  }
+
+  /** Host: its group admits it. */
+  admitted(job: Job): void {
+    if (job.state === State.Waiting) job.state = State.Ready
+    this.ready.push(job)
+  }
+
+  /** Host: no permit. A job settles as `TaskFailed`; a job taking its slot back has its attempt interrupted. */
+  refused(job: Job, error: GroupLimitUnavailable): void {
+    this.pending--
+    if (job.reclaim === undefined) return this.settle(job, new TaskFailed({ task: job.task.name, error, attempts: job.attempts }))
+    this.endReclaim(job)
+    job.revoked = error
+    this.interrupt(job.worker, job)
+  }
+
+  /**
+   * Host: a granted permit was lost. A running attempt (or one taking its
+   * slot back) is interrupted so that the limit is never exceeded; a job
+   * still waiting for a slot gives its place back and asks again (`"wait"`)
+   * or settles as `TaskFailed` (`"fail"`).
+   */
+  revoked(job: Job, error: GroupLimitUnavailable): void {
+    if (job.state === State.Running) {
+      job.revoked = error
+      this.interrupt(job.worker, job)
+    } else if (job.state === State.Ready) {
+      const now = this.timer.now()
+      this.drop(job)
+      if (job.admission.asksAgain) {
+        // the wait so far still counts (enqueue starts a new one)
+        job.waitMs += now - job.queuedAt
+        this.enqueue(job, now)
+      } else {
+        this.settle(job, new TaskFailed({ task: job.task.name, error, attempts: job.attempts }))
+      }
+      this.pump(undefined)
+    }
+  }
+
+  /** Host: admitted from a permit's answer. */
+  wake(): void {
+    this.pump(undefined)
+  }
+
+  /** Takes a waiting job out of line, giving back what its admission gave it. */
+  private drop(job: Job): void {
+    this.pending--
+    // out of `ready` or its group's queue at once: a job that gave up must not stay behind a stuck one
+    remove(job)
+    job.admission.leave(job)
+  }
+
+  /** Gives back the slot and what the admission gave. */
+  private release(job: Job): void {
+    if (job.holdsSlot) {
+      job.holdsSlot = false
+      this.active--
+    }
+    job.admission.leave(job)
+  }
+
+  /**
+   * Fills free slots in priority order. A job of `reuse`'s run is handed to
+   * `reuse` (returned) instead of forking a new worker for it.
+   */
+  pump(reuse: Worker | undefined): Job | undefined {
+    let reused: Job | undefined = undefined
+    while (this.active < this.max) {
+      const job = this.ready.shift(always)
+      if (job === undefined) break
+      this.pending--
+      this.active++
+      job.holdsSlot = true
+      if (job.reclaim !== undefined) {
+        this.reclaimed(job)
+        continue
+      }
+      this.begin(job)
+      if (reuse !== undefined && reused === undefined && job.run === reuse.run) {
+        reused = job
+        reuse.job = job
+        job.worker = reuse
+      } else {
+        this.spawn(job)
+      }
+    }
+    return reused
+  }
+
+  // ---------------------------------------------------------------------------
+  // attempts
+  // ---------------------------------------------------------------------------
+
+  /** Bookkeeping at the start of an attempt: counts, wait time, timeout. */
+  private begin(job: Job): void {
+    const now = this.timer.now()
+    job.state = State.Running
+    job.attempts++
+    job.timedOut = false
+    job.revoked = undefined
+    job.lends = 0
+    if (job.firstStart < 0) job.firstStart = now
+    const wait = now - job.queuedAt
+    job.lastWaitMs = wait
+    job.waitMs += wait
+    Metrics.queueWait.unsafeUpdate(wait, job.tags.group)
+    Metrics.inFlight.unsafeUpdate(1, job.tags.group)
+    const timeout = job.task.timeoutMs
+    if (timeout !== Number.POSITIVE_INFINITY) job.entry = this.timer.lane(now, timeout, this.timedOut, job)
+  }
+
+  private readonly deadlinePassed = (run: Run): void => this.cancel(run, "deadline")
+  private readonly timedOut = (job: Job): void => {
+    job.entry = undefined
+    if (job.state !== State.Running) return
+    job.timedOut = true
+    this.interrupt(job.worker, job)
+  }
+
+  private spawn(job: Job): void {
+    const run = job.run
+    const worker = new Worker(run)
+    worker.job = job
+    job.worker = worker
+    const fiber = Runtime.runFork(run.runtime, this.workerLoop(worker), {
+      immediate: false,
+      scheduler: run.effectScheduler,
+      updateRefs: (refs, id) => FiberRefs.updateAs(refs, { fiberId: id, fiberRef: currentWorker, value: worker })
+    })
+    worker.fiber = fiber
+    fiber.addObserver((exit) => this.workerExited(worker, exit))
+  }
+
+  /**
+   * A worker's life: run the assigned attempt (the only interruptible part),
+   * record it, take the next job of the same run if one is due, or end.
+   */
+  private workerLoop(worker: Worker): Effect.Effect<void> {
+    const step = (job: Job): Effect.Effect<void> =>
+      Effect.matchCauseEffect(Effect.interruptible(job.run.traced ? this.tracedAttempt(job) : this.attempt(job)), {
+        onSuccess: (value) => {
+          this.succeed(job, value)
+          return next()
+        },
+        onFailure: (cause) => Effect.flatMap(this.fail(worker, job, cause), next)
+      })
+    const next = (): Effect.Effect<void> => {
+      worker.job = undefined
+      // an interrupted worker cannot be reused, and a cancelled run starts nothing more
+      const reuse = worker.doomed || worker.run.cancelled !== undefined ? undefined : worker
+      const job = this.pump(reuse)
+      return job === undefined ? Effect.void : step(job)
+    }
+    return Effect.suspend(() => step(worker.job!))
+  }
+
+  /**
+   * The effect of one attempt. A promise task is called directly with an
+   * AbortController owned by the job, which the pool aborts itself wherever
+   * it interrupts an attempt (a canceler effect measured ~7 µs more per task);
+   * a function without a signal parameter gets no controller at all. It runs
+   * on the worker, in the caller's async context (see `InContext`).
+   */
+  private attempt(job: Job): Effect.Effect<unknown, unknown> {
+    const evaluate = job.task.evaluate
+    if (evaluate === undefined) return job.task.effect as Effect.Effect<unknown, unknown>
+    return Effect.async<unknown, unknown>((resume) => {
+      if (evaluate.length === 0) return resumeWith(evaluate as () => unknown, resume)
+      const controller = new AbortController()
+      job.controller = controller
+      signalJobs.set(controller.signal, job)
+      resumeWith(() => evaluate(controller.signal), resume)
+    })
+  }
+
+  /** The attempt in a span named after the task, under the caller's span, with `Spans.attributes`. */
+  private tracedAttempt(job: Job): Effect.Effect<unknown, unknown> {
+    const task = job.task
+    return Effect.withSpan(
+      Effect.onExit(this.attempt(job), (exit) => Effect.annotateCurrentSpan(Spans.attributes.outcome, outcome(job, exit))),
+      task.name,
+      {
+        kind: "internal",
+        // a stack trace per span would cost ~10–30 µs and point into toolfan, not the task
+        captureStackTrace: false,
+        attributes: {
+          [Spans.attributes.taskName]: task.name,
+          [Spans.attributes.group]: task.group ?? "none",
+          [Spans.attributes.attempt]: job.attempts,
+          [Spans.attributes.queueWaitMs]: job.lastWaitMs,
+          [Spans.attributes.runId]: job.run.id,
+          [Spans.attributes.taskIndex]: job.index
+        }
+      }
+    )
+  }
+
+  /** Interrupts the attempt running on `worker` and aborts its signal. */
+  private interrupt(worker: Worker | undefined, job: Job): void {
+    // an attempt being cut does not need its lent slot back: a nested run waiting for it returns now
+    this.dropReclaim(job)
+    if (job.controller !== undefined) job.controller.abort(job.timedOut ? timeoutReason(job) : undefined)
+    if (worker !== undefined && worker.fiber !== undefined && !worker.doomed) {
+      worker.doomed = true
+      worker.fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+  }
+
+  /** Safety net: a worker that ended with its job unsettled (a bug) settles it as a defect. */
+  private workerExited(worker: Worker, exit: Exit.Exit<void>): void {
+    const job = worker.job
+    if (job === undefined || job.state !== State.Running) return
+    worker.job = undefined
+    this.endAttempt(job)
+    const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : new Error("worker ended unexpectedly")
+    this.settle(job, new TaskDefect({ task: job.task.name, defect, attempts: job.attempts }))
+    this.pump(undefined)
+  }
+
+  /** Common end of an attempt: its timer entry goes and its slot is freed. */
+  private endAttempt(job: Job): void {
+    if (job.entry !== undefined) {
+      this.timer.cancel(job.entry)
+      job.entry = undefined
+    }
+    job.worker = undefined
+    job.controller = undefined
+    // a lent slot was counted out when lent (see `lend`)
+    if (job.holdsSlot) Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
+    // it ended while waiting to take its lent slot back
+    this.dropReclaim(job)
+    this.release(job)
+  }
+
+  private succeed(job: Job, value: unknown): void {
+    this.endAttempt(job)
+    job.state = State.Done
+    this.record(
+      job,
+      TaskResult.succeed(job.task.name, value, {
+        attempts: job.attempts,
+        durationMs: this.timer.now() - job.firstStart,
+        waitMs: job.waitMs
+      })
+    )
+  }
+
+  /**
+   * Classifies a failed attempt and either settles the job or sends it to
+   * wait out its backoff. Timeouts and failures `E` may be retried; defects
+   * and interruptions never are.
+   */
+  private fail(worker: Worker, job: Job, cause: Cause.Cause<unknown>): Effect.Effect<void> {
+    this.endAttempt(job)
+    const run = job.run
+    const { name, retries } = job.task
+    const attempts = job.attempts
+    const revoked = job.revoked
+    if (revoked !== undefined && run.cancelled === undefined) {
+      // its group's permit was lost mid-attempt (see `revoked`)
+      worker.doomed = true
+      job.revoked = undefined
+      if (job.admission.asksAgain) this.enqueue(job, this.timer.now())
+      else this.settle(job, new TaskFailed({ task: name, error: revoked, attempts }))
+      return Effect.void
+    }
+    if (job.timedOut || Cause.isInterruptedOnly(cause)) worker.doomed = true
+    const [error, retryable] = classify(job, cause)
+    if (!retryable || attempts > retries || run.cancelled !== undefined) {
+      this.settle(job, error)
+      return Effect.void
+    }
+    return this.backoff(job, error, error._tag === "TaskFailed" ? error.error : error)
+  }
+
+  /** Steps the task's schedule once and parks the job in the timer until its next attempt. */
+  private backoff(job: Job, error: TaskError<unknown>, input: unknown): Effect.Effect<void> {
+    const schedule = job.task.schedule as Schedule.Schedule<unknown, unknown>
+    const now = this.timer.now()
+    const state = job.attempts === 1 ? schedule.initial : job.scheduleState
+    job.state = State.Backoff
+    this.delayed++
+    return Effect.matchCause(schedule.step(now, input, state), {
+      onFailure: () => this.retryOrSettle(job, error, undefined),
+      onSuccess: ([next, , decision]) => {
+        job.scheduleState = next
+        const at = ScheduleDecision.isDone(decision) ? undefined : ScheduleIntervals.start(decision.intervals)
+        this.retryOrSettle(job, error, at === undefined ? undefined : Math.max(0, at - now))
+      }
+    })
+  }
+
+  private retryOrSettle(job: Job, error: TaskError<unknown>, delay: number | undefined): void {
+    if (job.state !== State.Backoff) return // cancelled meanwhile
+    if (delay === undefined) {
+      this.delayed--
+      this.settle(job, error)
+      return
+    }
+    // counted once the schedule has decided: one that stops early schedules no retry
+    Metrics.retries.unsafeUpdate(1, job.tags.group)
+    if (delay === 0) this.requeue(job)
+    else job.entry = this.timer.at(this.timer.now() + delay, this.requeue, job)
+  }
+
+  private readonly requeue = (job: Job): void => {
+    job.entry = undefined
+    if (job.state !== State.Backoff) return
+    this.delayed--
+    this.enqueue(job, this.timer.now())
+    this.pump(undefined)
+  }
+
+  private settleInterrupted(job: Job, reason: Reason): void {
+    this.settle(job, new TaskInterrupted({ task: job.task.name, reason, attempts: job.attempts }))
+  }
+
+  /** Gives a job its failed result. */
+  settle(job: Job, error: TaskError<unknown>): void {
+    job.state = State.Done
+    this.record(
+      job,
+      TaskResult.fail(job.task.name, error, {
+        attempts: job.attempts,
+        durationMs: job.firstStart < 0 ? 0 : this.timer.now() - job.firstStart,
+        waitMs: job.waitMs
+      })
+    )
+  }
+
+  private record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
+    const run = job.run
+    run.results[job.index] = result
+    const tags = outcomeTags(job.tags, result.ok ? "ok" : result.error._tag)
+    Metrics.taskDuration.unsafeUpdate(result.durationMs, tags)
+    if (!result.ok) Metrics.failures.unsafeUpdate(1, tags)
+    const onResult = run.options.onResult
+    if (onResult !== undefined) onResult(result, job.index, run)
+    if (--run.remaining === 0) this.finishRun(run)
+  }
+
+  // ---------------------------------------------------------------------------
+  // nested runs
+  // ---------------------------------------------------------------------------
+
+  /** The attempt a run started by `owner`'s fiber is nested in, if it belongs to this pool. */
+  parentOf(owner: Owner | undefined): Job | undefined {
+    if (owner === undefined) return undefined
+    const job = owner.job
+    if (job === undefined || job.run.pool !== this || job.state !== State.Running) return undefined
+    // a forked fiber's run is nested only in the attempt it was forked from, while that attempt runs. (A Runtime
+    // captured inside an attempt carries the Worker itself: pinning it to the attempt would need a FiberRef update per
+    // attempt, ~0.3 µs, so a run made with it later counts as nested in whatever that worker runs then.)
+    return owner._tag === "Worker" || (job.attempts === owner.attempt && job.worker !== undefined) ? job : undefined
+  }
+
+  /**
+   * Lends `job`'s slot (and group place) to a nested run, so that a run
+   * started from inside a task can never deadlock on the cap. Nested runs
+   * started together share the one lent slot; the last one to end takes it
+   * back (see `endLend`). No pump here: the nested run's `start` pumps once
+   * its own tasks are queued, so they compete for the lent slot by priority.
+   */
+  private lend(job: Job): void {
+    if (job.lends++ !== 0) return
+    if (job.holdsSlot) {
+      // in_flight counts attempts holding a slot: this one holds none while its nested runs use it
+      Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
+      job.lentPlace = job.place
+      this.release(job)
+      return
+    }
+    // an earlier nested run is still taking the slot back while the task starts another: the slot stays lent
+    // (two reclaims would take two slots), that reclaim is given up and its run returns
+    this.dropReclaim(job)
+  }
+
+  /**
+   * A nested run of `job` ended. When it was the last one, the job queues to
+   * take its slot back ahead of every waiting task, and the nested run
+   * returns once the slot is back (`done`). Returns `false` when there is
+   * nothing to take back (the attempt is over or being interrupted).
+   */
+  private endLend(job: Job, done: () => void): boolean {
+    if (--job.lends > 0 || job.state !== State.Running || job.holdsSlot) return false
+    const worker = job.worker
+    if (worker === undefined || worker.doomed) return false
+    job.reclaim = done
+    job.priority = Number.POSITIVE_INFINITY
+    job.queuedAt = this.timer.now()
+    this.pending++
+    // no place to take back if it held none (a rate limit's turn): straight to `ready`, ahead of everyone
+    if (job.lentPlace) job.admission.enter(job)
+    else this.admitted(job)
+    return true
+  }
+
+  /** The job took its slot back. */
+  private reclaimed(job: Job): void {
+    Metrics.inFlight.unsafeUpdate(1, job.tags.group)
+    this.endReclaim(job)
+  }
+
+  /** Gives up taking the slot back (the attempt is ending); its nested run returns. */
+  private dropReclaim(job: Job): void {
+    if (job.reclaim === undefined) return
+    if (!job.holdsSlot) this.drop(job)
+    this.endReclaim(job)
+  }
+
+  private endReclaim(job: Job): void {
+    const done = job.reclaim!
+    job.reclaim = undefined
+    job.priority = job.task.priority
+    done()
+  }
+}
+
+/** What a failed attempt is, and whether it may be retried. */
+const classify = (job: Job, cause: Cause.Cause<unknown>): readonly [TaskError<unknown>, boolean] => {
+  const task = job.task
+  const { name } = task
+  const attempts = job.attempts
+  if (job.timedOut) {
+    Metrics.timeouts.unsafeUpdate(1, job.tags.group)
+    return [new TaskTimedOut({ task: name, timeout: task.timeout!, attempts }), true]
+  }
+  if (Cause.isInterruptedOnly(cause)) {
+    // cut by the run (deadline, interruption, shutdown) or by the task itself
+    return [new TaskInterrupted({ task: name, reason: job.run.cancelled ?? "interrupted", attempts }), false]
+  }
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) {
+    const defect = Cause.dieOption(cause)
+    return [new TaskDefect({ task: name, defect: Option.isSome(defect) ? defect.value : Cause.squash(cause), attempts }), false]
+  }
+  const error = new TaskFailed({ task: name, error: failure.value, attempts })
+  if (task.retryWhile === undefined || attempts > task.retries) return [error, true]
+  try {
+    return [error, Boolean(task.retryWhile(failure.value))]
+  } catch (defect) {
+    return [new TaskDefect({ task: name, defect, attempts }), false]
+  }
+}
+
+/**
+ * Why a timed-out attempt's signal is aborted: a `TimeoutError`, as
+ * `AbortSignal.timeout` gives, so that a tool can tell a timeout from a
+ * cancellation (an `AbortError`).
+ */
+const timeoutReason = (job: Job): DOMException =>
+  new DOMException(`toolfan: task "${job.task.name}" timed out after ${job.task.timeoutMs} ms (attempt ${job.attempts})`, "TimeoutError")
+
+/** How an attempt ended, for its span. */
+const outcome = (job: Job, exit: Exit.Exit<unknown, unknown>): Spans.Outcome => {
+  if (Exit.isSuccess(exit)) return "ok"
+  if (job.timedOut) return "timedOut"
+  if (job.revoked !== undefined) return "unavailable"
+  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+  return Cause.isFailure(exit.cause) ? "failed" : "defect"
+}
+
+/** The runtime used for a run's workers: the caller's, with interruption off outside attempts. @internal */
+export const workerRuntime = <R>(runtime: Runtime.Runtime<R>): Runtime.Runtime<R> =>
+  Runtime.make({
+    context: runtime.context,
+    fiberRefs: runtime.fiberRefs,
+    runtimeFlags: RuntimeFlags.disable(runtime.runtimeFlags, RuntimeFlags.Interruption)
+  })
