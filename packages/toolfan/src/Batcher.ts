@@ -268,7 +268,7 @@ const checkOptions = (where: string, options: Options<any, any, any, any>) => {
     ...(o.retryWhile === undefined ? {} : { retryWhile: o.retryWhile })
   }
   // the batch call's policies are a task's: check them once, now
-  const template = Task.unsafeMake(where, name, Effect.void, taskOptions)
+  const template = Task.makeAt(where, name, Effect.void, taskOptions)
   return { maxBatchesInFlight, internal: { run, maxSize, maxWaitMs, key, template, name } }
 }
 

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
-import type { Run, RunOptions } from "./internal/pool.js"
+import type { Run, RunOptions } from "./internal/run.js"
 import * as validate from "./internal/validate.js"
 import * as Task from "./Task.js"
 import { TaskSkipped } from "./TaskError.js"
@@ -152,7 +152,7 @@ export const add: {
     const where = "Plan.add"
     checkName(where, self.nodes, name)
     if (Effect.isEffect(second)) {
-      const task = Task.unsafeMake(where, name, second, third as Task.Options<unknown> | undefined)
+      const task = Task.makeAt(where, name, second, third as Task.Options<unknown> | undefined)
       return fromNodes([...self.nodes, { name, dependencies: [], task, make: undefined }])
     }
     if (!Array.isArray(second)) {
@@ -174,7 +174,7 @@ export const add: {
         )
       }
     }
-    const task = Task.unsafeMake(where, name, Effect.void, fourth as Task.Options<unknown> | undefined)
+    const task = Task.makeAt(where, name, Effect.void, fourth as Task.Options<unknown> | undefined)
     return fromNodes([...self.nodes, { name, dependencies: [...new Set(second as Array<string>)], task, make: f }])
   }
 )
@@ -256,7 +256,7 @@ export const make = <S extends Record<string, Spec<any, any, any>>>(
   const nodes = order.map((name): Node => {
     const { dependencies, spec } = byName.get(name)!
     const { dependencies: _, run, ...options } = spec
-    const task = Task.unsafeMake(where, name, Effect.void, options)
+    const task = Task.makeAt(where, name, Effect.void, options)
     return { name, dependencies, task, make: run as Node["make"] }
   })
   return fromNodes(nodes)
@@ -288,7 +288,9 @@ export const setOwn = (record: Record<string, unknown>, name: string, value: unk
  * (and theirs, transitively), naming it. Made per execution: the same
  * `runPlan` effect may run again, or twice at once. @internal
  */
-export const gate = (nodes: ReadonlyArray<Node>): Pick<RunOptions, "held" | "onResult"> & {
+export const gate = (nodes: ReadonlyArray<Node>): Pick<RunOptions, "onResult"> & {
+  /** Whether a task waits for its dependencies (added held, see `Run.release`). */
+  readonly held: (index: number) => boolean
   /** The run's tasks; a task without dependencies is made (from no values) at once. */
   readonly tasks: ReadonlyArray<Task.Any>
 } => {
@@ -317,7 +319,7 @@ export const gate = (nodes: ReadonlyArray<Node>): Pick<RunOptions, "held" | "onR
       // a cancelled run settles the rest itself (as interrupted)
       if (run.cancelled !== undefined) return
       for (const d of dependents[i]!) {
-        if (!result.ok) run.settle(d, new TaskSkipped({ task: nodes[d]!.name, dependency: nodes[i]!.name }))
+        if (!result.ok) run.skip(d, new TaskSkipped({ task: nodes[d]!.name, dependency: nodes[i]!.name }))
         else if (--waiting[d]! === 0) run.release(d, taskOf(d, run))
       }
     }

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
@@ -16,6 +17,7 @@ import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as observe from "./internal/observe.js"
 import * as internal from "./internal/pool.js"
+import * as runs from "./internal/run.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
 import * as Task from "./Task.js"
@@ -178,7 +180,8 @@ const checkPlan = (where: string, plan: unknown): ReadonlyArray<Plan.Node> => {
   return plan.nodes
 }
 
-const checkRunOptions = (where: string, options: RunOptions | undefined): number => {
+/** A run's options, checked: its deadline in ms (`Infinity` for none). @internal */
+export const checkRunOptions = (where: string, options: RunOptions | undefined): number => {
   if (options === undefined) return Number.POSITIVE_INFINITY
   const o = validate.record(where, "options", options) as RunOptions
   return o.deadline === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "deadline", o.deadline)
@@ -220,35 +223,29 @@ export const makeAt = (where: string, options?: Options | undefined): Effect.Eff
 const makeService = (impl: internal.Pool): Service => {
   const runWith = (
     tasks: ReadonlyArray<Task.Any>,
-    options: internal.RunOptions,
-    parentJob?: internal.Job | undefined
+    options: runs.RunOptions & { readonly held?: ((index: number) => boolean) | undefined },
+    parentJob?: runs.Job | undefined
   ): Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>, never, any> => {
     if (tasks.length === 0) return Effect.sync(() => [])
-    const body = (parent: internal.Job | undefined) =>
-      Effect.flatMap(Effect.runtime<any>(), (runtime) =>
-        Effect.async<Array<TaskResult.TaskResult<unknown, unknown>>>((resume) => {
-          const run = new internal.Run(
-            impl,
-            internal.workerRuntime(runtime),
-            options,
-            tasks.length,
-            parent,
-            observe.traces(runtime)
-          )
-          run.onDone = () => resume(Effect.succeed(run.results))
-          impl.start(run, tasks)
-          // on interruption: cancel the run and return once every task has settled
-          return Effect.async<void>((settled) => {
-            // every task settled is not enough: a nested run is over once its parent has its slot back
-            if (run.over) return settled(Effect.void)
-            run.onDone = () => settled(Effect.void)
-            impl.cancel(run, "interrupted")
-          })
-        }))
+    const body = (parent: runs.Job | undefined) =>
+      Effect.flatMap(Effect.runtime<any>(), (runtime) => {
+        const run = new runs.Run(impl, runs.workerRuntime(runtime), options, parent, observe.traces(runtime))
+        impl.open(run)
+        for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i))
+        run.close()
+        impl.pump(undefined)
+        // interrupted: the run is cancelled, and its caller goes on once it is over (every task settled and, for a
+        // nested run, its parent's slot back: until then the caller's task would run without a slot)
+        return Effect.as(
+          Effect.onInterrupt(Deferred.await(run.over), () =>
+            Effect.zipRight(Effect.sync(() => impl.cancel(run, "interrupted")), Deferred.await(run.over))),
+          run.results
+        )
+      })
     // a run started inside a task borrows that task's slot (see Service.run)
     return parentJob !== undefined
       ? body(parentJob)
-      : Effect.flatMap(FiberRef.get(internal.currentWorker), (worker) => body(impl.parentOf(worker)))
+      : Effect.flatMap(FiberRef.get(runs.currentWorker), (owner) => body(impl.parentOf(owner)))
   }
   const service = Scheduler.of({
     run: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
@@ -286,9 +283,9 @@ const makeService = (impl: internal.Pool): Service => {
   })
   internalRuns.set(service, (tasks, options) => {
     const signal = options.signal
-    const job = signal === undefined ? undefined : internal.signalJobs.get(signal)
+    const job = signal === undefined ? undefined : runs.signalJobs.get(signal)
     // only the signal of the attempt running now, on this scheduler, makes a nested run
-    const parent = job !== undefined && job.run.pool === impl && job.controller?.signal === signal
+    const parent = job !== undefined && job.run.host === impl && job.controller?.signal === signal
       ? job
       : undefined
     return runWith(tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
@@ -307,12 +304,9 @@ export const internalRuns = new WeakMap<
   Service,
   (
     tasks: ReadonlyArray<Task.Any>,
-    options: internal.RunOptions
+    options: runs.RunOptions
   ) => Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
 >()
-
-/** @internal */
-export const checkRunDeadline = checkRunOptions
 
 /**
  * A layer providing a {@link Scheduler} built with {@link make}.

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
-import { resumeWith } from "./internal/promise.js"
+import { promiseEffect } from "./internal/promise.js"
 import * as validate from "./internal/validate.js"
 
 /**
@@ -177,8 +177,12 @@ const TaskProto = {
 
 const optionKeys: ReadonlySet<string> = new Set(["timeout", "retries", "schedule", "retryWhile", "priority", "group"])
 
-/** @internal */
-export const unsafeMake = <A, E, R>(
+/**
+ * Makes a task, checking its name and options and naming `where` in the
+ * errors (`Task.make`, the Promise API's `Task`, a batcher's template). Throws
+ * `InvalidOption`. @internal
+ */
+export const makeAt = <A, E, R>(
   where: string,
   name: unknown,
   effect: Effect.Effect<A, E, R>,
@@ -248,7 +252,7 @@ export const make = <A, E = never, R = never>(
   options?: Options<E> | undefined
 ): Task<A, E, R> => {
   if (!Effect.isEffect(effect)) validate.invalid("Task.make", "effect", "an Effect", effect, "type")
-  return unsafeMake("Task.make", name, effect, options)
+  return makeAt("Task.make", name, effect, options)
 }
 
 /**
@@ -280,24 +284,8 @@ export const fromPromise = <A>(
   options?: Options<unknown> | undefined
 ): Task<A, unknown> => {
   validate.func("Task.fromPromise", "evaluate", evaluate)
-  return unsafeMake("Task.fromPromise", name, promiseEffect(evaluate), options, evaluate)
+  return makeAt("Task.fromPromise", name, promiseEffect(evaluate), options, evaluate)
 }
-
-/**
- * The effect of one attempt of a promise-returning function. It owns its
- * AbortController (cheaper than `Effect.tryPromise`, measured ~3.5 µs against
- * ~5 µs per call) and creates none when the function declares no parameter.
- *
- * @internal
- */
-export const promiseEffect = <A>(evaluate: (signal: AbortSignal) => PromiseLike<A> | A): Effect.Effect<A, unknown> =>
-  evaluate.length === 0
-    ? Effect.async<A, unknown>((resume) => resumeWith(evaluate as () => PromiseLike<A> | A, resume))
-    : Effect.async<A, unknown>((resume) => {
-      const controller = new AbortController()
-      resumeWith(() => evaluate(controller.signal), resume)
-      return Effect.sync(() => controller.abort())
-    })
 
 /**
  * Whether `u` is a {@link Task}.

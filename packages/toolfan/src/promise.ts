@@ -23,6 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
+import { promiseEffect } from "./internal/promise.js"
 import { onAbort } from "./internal/signals.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
@@ -151,7 +152,7 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       const evaluate = call.length > args.length
         ? args.length === 0 ? (signal: AbortSignal) => call(signal) : (signal: AbortSignal) => call(...args, signal)
         : args.length === 0 ? () => call() : () => call(...args)
-      return CoreTask.unsafeMake("Task", name, CoreTask.promiseEffect(evaluate), policies, evaluate)
+      return CoreTask.makeAt("Task", name, promiseEffect(evaluate), policies, evaluate)
     })
   }
 }
@@ -259,7 +260,7 @@ export class Scheduler {
       }
       const o = options === undefined ? {} : validate.record("scheduler.run", "options", options) as RunOptions
       validate.knownKeys("scheduler.run", o as Record<string, unknown>, runOptionKeys)
-      const deadlineMs = CoreScheduler.checkRunDeadline("scheduler.run", { deadline: o.deadline })
+      const deadlineMs = CoreScheduler.checkRunOptions("scheduler.run", { deadline: o.deadline })
       if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
         validate.invalid("scheduler.run", "signal", "an AbortSignal", o.signal, "type")
       }
@@ -432,7 +433,7 @@ export class MicroBatcher<I, O> {
     })
     const run = (items: ReadonlyArray<I>) =>
       Effect.map(
-        CoreTask.promiseEffect((signal) => batchFn(items, signal)),
+        promiseEffect((signal) => batchFn(items, signal)),
         (outputs) => Array.isArray(outputs) ? outputs.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : outputs
       )
     const scope = Effect.runSync(Scope.make())

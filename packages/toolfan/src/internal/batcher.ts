@@ -44,7 +44,7 @@ import { InContext } from "./context.js"
 import { MAX_SLEEP_MS, monotonicMillis } from "./timer.js"
 import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
 import { batcherTags, traces } from "./observe.js"
-import type { RunOptions } from "./pool.js"
+import type { RunOptions } from "./run.js"
 
 /** What a waiting caller receives for one item. */
 export type Outcome<O, Err> = Either.Either<O, Err>

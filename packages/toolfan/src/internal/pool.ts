@@ -56,204 +56,27 @@
  */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
-import { globalValue } from "effect/GlobalValue"
-import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as GroupLimit from "../GroupLimit.js"
 import type { GroupLimitUnavailable } from "../GroupLimit.js"
 import * as Metrics from "../Metrics.js"
-import * as Spans from "../Spans.js"
-import type * as Task from "../Task.js"
-import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
+import { TaskDefect, type TaskError, TaskFailed } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
-import { type Admission, Cap, type Hold, type Host, Limited, unlimited } from "./admission.js"
-import { InContext } from "./context.js"
-import { type GroupTags, outcomeTags, tagsOf } from "./observe.js"
-import { resumeWith } from "./promise.js"
-import { BucketQueue, type List, remove } from "./queue.js"
+import { type Admission, Cap, type Host, Limited, unlimited } from "./admission.js"
+import { attempt, classify, timeoutReason } from "./attempt.js"
+import { outcomeTags } from "./observe.js"
+import { BucketQueue, remove } from "./queue.js"
+import { currentWorker, interrupted, Job, type Owner, type Reason, type Run, type RunHost, State, Worker } from "./run.js"
 import { onAbort } from "./signals.js"
-import { Timer, type TimerEntry } from "./timer.js"
-
-/** Why a run's unfinished tasks were cut. @internal */
-export type Reason = "deadline" | "interrupted" | "shutdown"
-
-/** @internal */
-export const enum State {
-  New,
-  Waiting,
-  Ready,
-  Running,
-  Backoff,
-  Done
-}
-
-/** @internal */
-export class Job {
-  state = State.New
-  /** Links of the queue holding it (queue.ts). */
-  prev: Job | undefined = undefined
-  next: Job | undefined = undefined
-  list: List<Job> | undefined = undefined
-  /** Admission state (admission.ts). */
-  place = false
-  hold: Hold | undefined = undefined
-  acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined = undefined
-  holdsSlot = false
-  queuedAt = 0
-  /** Set when the permit of the running attempt was lost: the attempt is being interrupted. */
-  revoked: GroupLimitUnavailable | undefined = undefined
-  attempts = 0
-  firstStart = -1
-  waitMs = 0
-  /** The current attempt's wait for a slot. */
-  lastWaitMs = 0
-  timedOut = false
-  entry: TimerEntry | undefined = undefined
-  worker: Worker | undefined = undefined
-  scheduleState: unknown = undefined
-  controller: AbortController | undefined = undefined
-  /** Nested runs borrowing this job's slot. */
-  lends = 0
-  /** While it takes its lent slot back: called once it has it, or gave up. */
-  reclaim: (() => void) | undefined = undefined
-  /** Whether it held a place in its group when it lent its slot (a rate limit's turn holds none). */
-  lentPlace = false
-  /** Its task's priority; `Infinity` while it takes its lent slot back. */
-  priority: number
-  readonly tags: GroupTags
-  constructor(
-    readonly run: Run,
-    readonly index: number,
-    /** The task; a run's owner may replace it before it starts (a plan task made from its dependencies). */
-    public task: Task.Any,
-    readonly admission: Admission
-  ) {
-    this.priority = task.priority
-    this.tags = tagsOf(task.group)
-  }
-}
-
-/** @internal */
-export class Worker {
-  readonly _tag = "Worker"
-  job: Job | undefined = undefined
-  doomed = false
-  fiber: Fiber.RuntimeFiber<void> | undefined = undefined
-  constructor(readonly run: Run) {}
-}
-
-/** @internal */
-export interface RunOptions {
-  readonly deadlineMs: number
-  /** Called as each task settles. */
-  readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number, run: Run) => void) | undefined
-  /** Aborting it cancels the run (Promise API). */
-  readonly signal?: AbortSignal | undefined
-  /** Tasks the owner starts later (`release`) or settles itself (`settle`): a plan's tasks with dependencies. */
-  readonly held?: ((index: number) => boolean) | undefined
-}
-
-/**
- * The job whose attempt owns an AbortSignal, so that a Promise API run given
- * a task's signal is known to be nested in that task.
- * @internal
- */
-export const signalJobs = new WeakMap<AbortSignal, Job>()
-
-let runs = 0
-
-/** A run: its jobs, their results, how it ends. @internal */
-export class Run {
-  /** Tells runs apart in spans: tasks of different runs may share a name. */
-  readonly id = ++runs
-  readonly jobs: Array<Job> = []
-  readonly results: Array<TaskResult.TaskResult<unknown, unknown>>
-  remaining: number
-  cancelled: Reason | undefined = undefined
-  deadline: TimerEntry | undefined = undefined
-  /** Called once every task has settled (and a nested run's parent has its slot back). */
-  onDone: (() => void) | undefined = undefined
-  /** Whether the run is over for its caller (see `onDone`). */
-  over = false
-  /** Stops listening to the run's signal. */
-  stopListening: (() => void) | undefined = undefined
-  /** Runs the run's workers in its caller's async context (see `InContext`). */
-  readonly effectScheduler: InContext
-  constructor(
-    readonly pool: Pool,
-    readonly runtime: Runtime.Runtime<any>,
-    readonly options: RunOptions,
-    size: number,
-    /** The attempt this run was started from, whose slot it borrows. */
-    readonly parent: Job | undefined,
-    /** Whether its attempts run in spans (a tracer that exports is installed; see observe.ts). */
-    readonly traced: boolean
-  ) {
-    this.results = new Array(size)
-    this.remaining = size
-    this.effectScheduler = new InContext(runtime)
-  }
-
-  /**
-   * Queues a held job (its owner may give it another task first). Called from
-   * `onResult`: the pool fills slots after recording a result.
-   */
-  release(index: number, task?: Task.Any): void {
-    const job = this.jobs[index]!
-    if (job.state !== State.New || this.cancelled !== undefined) return
-    if (task !== undefined) job.task = task
-    this.pool.enqueue(job, this.pool.timer.now())
-  }
-
-  /** Settles a held job without running it (a plan task whose dependency failed). */
-  settle(index: number, error: TaskError<unknown>): void {
-    const job = this.jobs[index]!
-    if (job.state === State.New && this.cancelled === undefined) this.pool.settle(job, error)
-  }
-}
-
-/**
- * A fiber forked during an attempt belongs to that attempt (job and attempt
- * number), not to the worker, which moves on to other jobs. @internal
- */
-export interface ForkedFrom {
-  readonly _tag: "ForkedFrom"
-  readonly job: Job
-  readonly attempt: number
-}
-
-/** What `currentWorker` holds: the worker on a worker's fiber, the attempt on fibers forked from it. @internal */
-export type Owner = Worker | ForkedFrom
-
-/**
- * The worker (if any) whose attempt the current fiber is running. A child
- * forked during an attempt gets that attempt instead, so that a background
- * fiber outliving its task is never taken for a nested run of whatever task
- * the worker runs next. @internal
- */
-export const currentWorker: FiberRef.FiberRef<Owner | undefined> = globalValue(
-  Symbol.for("toolfan/internal/currentWorker/v2"),
-  () =>
-    FiberRef.unsafeMake<Owner | undefined>(undefined, {
-      fork: (owner) =>
-        owner === undefined || owner._tag === "ForkedFrom"
-          ? owner
-          : owner.job === undefined
-          ? undefined
-          : { _tag: "ForkedFrom", job: owner.job, attempt: owner.job.attempts },
-      join: (parent) => parent
-    })
-)
+import { Timer } from "./timer.js"
 
 /** @internal */
 export interface Stats {
@@ -271,7 +94,7 @@ export interface StartedLimit {
 const always = (): boolean => true
 
 /** @internal */
-export class Pool implements Host {
+export class Pool implements Host, RunHost {
   active = 0
   pending = 0
   delayed = 0
@@ -281,7 +104,8 @@ export class Pool implements Host {
   readonly unlimited: Admission = unlimited(this)
   readonly runs = new Set<Run>()
   readonly timer: Timer
-  private onIdle: (() => void) | undefined = undefined
+  /** Done when the last run is over after `shutdown`. */
+  private idle: Deferred.Deferred<void> | undefined = undefined
 
   constructor(
     readonly max: number,
@@ -303,29 +127,26 @@ export class Pool implements Host {
   // runs
   // ---------------------------------------------------------------------------
 
-  /** Starts a run: queues its jobs (all but the held ones) and fills free slots. */
-  start(run: Run, tasks: ReadonlyArray<Task.Any>): void {
-    const now = this.timer.now()
+  /**
+   * Opens a run: it borrows its parent's slot, listens to its signal and gets
+   * its deadline. A run opened on a closed pool, or with an aborted signal,
+   * is cancelled at once (its tasks settle as `TaskInterrupted` when added).
+   */
+  open(run: Run): void {
     this.runs.add(run)
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i]!
-      const group = task.group === undefined ? undefined : this.admissions.get(task.group)
-      run.jobs.push(new Job(run, i, task, group ?? this.unlimited))
-    }
     if (run.parent !== undefined) this.lend(run.parent)
     const signal = run.options.signal
     // a nested run of the Promise API is cancelled through its parent's signal: when closing, that is the shutdown
     const cut = () => this.cancel(run, this.closed ? "shutdown" : "interrupted")
     if (this.closed || signal?.aborted === true) return cut()
     if (signal !== undefined) run.stopListening = onAbort(signal, cut)
-    if (run.options.deadlineMs !== Number.POSITIVE_INFINITY) {
-      run.deadline = this.timer.lane(now, run.options.deadlineMs, this.deadlinePassed, run)
-    }
-    const held = run.options.held
-    for (const job of run.jobs) {
-      if (held === undefined || !held(job.index)) this.enqueue(job, now)
-    }
-    this.pump(undefined)
+    const deadline = run.options.deadlineMs
+    if (deadline !== Number.POSITIVE_INFINITY) run.deadline = this.timer.lane(this.timer.now(), deadline, this.deadlinePassed, run)
+  }
+
+  /** The admission strategy of a group (tasks without one, or of a group not configured, are not limited). */
+  admission(group: string | undefined): Admission {
+    return (group === undefined ? undefined : this.admissions.get(group)) ?? this.unlimited
   }
 
   /**
@@ -334,7 +155,7 @@ export class Pool implements Host {
    * when their finalizers have run.
    */
   cancel(run: Run, reason: Reason): void {
-    if (run.cancelled !== undefined || run.remaining === 0) return
+    if (run.cancelled !== undefined || run.done) return
     run.cancelled = reason
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
     for (const job of run.jobs) {
@@ -344,15 +165,15 @@ export class Pool implements Host {
           // the wait it was cut in counts too
           job.waitMs += this.timer.now() - job.queuedAt
           this.drop(job)
-          this.settleInterrupted(job, reason)
+          this.settle(job, interrupted(job, reason))
           break
         case State.Backoff:
           this.delayed--
           if (job.entry !== undefined) this.timer.cancel(job.entry)
-          this.settleInterrupted(job, reason)
+          this.settle(job, interrupted(job, reason))
           break
         case State.New:
-          this.settleInterrupted(job, reason)
+          this.settle(job, interrupted(job, reason))
           break
         case State.Running:
           this.interrupt(job.worker, job)
@@ -369,37 +190,20 @@ export class Pool implements Host {
     return Effect.suspend(() => {
       this.closed = true
       for (const run of this.runs) this.cancel(run, "shutdown")
-      if (this.runs.size === 0) {
-        this.timer.shutdown()
-        return Effect.void
-      }
-      return Effect.async<void>((resume) => {
-        this.onIdle = () => {
-          this.timer.shutdown()
-          resume(Effect.void)
-        }
-      })
+      if (this.runs.size > 0) this.idle = Deferred.unsafeMake(FiberId.none)
+      return Effect.ensuring(this.idle === undefined ? Effect.void : Deferred.await(this.idle), Effect.sync(() => this.timer.shutdown()))
     })
   }
 
-  private finishRun(run: Run): void {
+  /** RunHost: every task of the run settled and it is closed. */
+  finished(run: Run): void {
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
     if (run.stopListening !== undefined) run.stopListening()
     this.runs.delete(run)
-    // read when called, not now: an interrupted caller may replace onDone while the slot is being taken back
-    const done = () => {
-      run.over = true
-      const onDone = run.onDone
-      run.onDone = undefined
-      if (onDone !== undefined) onDone()
-    }
-    // a nested run ends when its parent holds its slot again
-    if (run.parent === undefined || !this.endLend(run.parent, done)) done()
-    if (this.runs.size === 0 && this.onIdle !== undefined) {
-      const idle = this.onIdle
-      this.onIdle = undefined
-      idle()
-    }
+    const over = () => Deferred.unsafeDone(run.over, Exit.void)
+    // a nested run is over when its parent holds its slot again
+    if (run.parent === undefined || !this.endLend(run.parent, over)) over()
+    if (this.runs.size === 0 && this.idle !== undefined) Deferred.unsafeDone(this.idle, Exit.void)
   }
 
   // ---------------------------------------------------------------------------
@@ -407,8 +211,8 @@ export class Pool implements Host {
   // ---------------------------------------------------------------------------
 
   /** Puts a job in line: its admission decides when it may take a slot. */
-  enqueue(job: Job, now: number): void {
-    job.queuedAt = now
+  enqueue(job: Job): void {
+    job.queuedAt = this.timer.now()
     job.state = State.Waiting
     this.pending++
     job.admission.enter(job)
@@ -440,12 +244,11 @@ export class Pool implements Host {
       job.revoked = error
       this.interrupt(job.worker, job)
     } else if (job.state === State.Ready) {
-      const now = this.timer.now()
       this.drop(job)
       if (job.admission.asksAgain) {
         // the wait so far still counts (enqueue starts a new one)
-        job.waitMs += now - job.queuedAt
-        this.enqueue(job, now)
+        job.waitMs += this.timer.now() - job.queuedAt
+        this.enqueue(job)
       } else {
         this.settle(job, new TaskFailed({ task: job.task.name, error, attempts: job.attempts }))
       }
@@ -553,7 +356,7 @@ export class Pool implements Host {
    */
   private workerLoop(worker: Worker): Effect.Effect<void> {
     const step = (job: Job): Effect.Effect<void> =>
-      Effect.matchCauseEffect(Effect.interruptible(job.run.traced ? this.tracedAttempt(job) : this.attempt(job)), {
+      Effect.matchCauseEffect(Effect.interruptible(attempt(job)), {
         onSuccess: (value) => {
           this.succeed(job, value)
           return next()
@@ -568,47 +371,6 @@ export class Pool implements Host {
       return job === undefined ? Effect.void : step(job)
     }
     return Effect.suspend(() => step(worker.job!))
-  }
-
-  /**
-   * The effect of one attempt. A promise task is called directly with an
-   * AbortController owned by the job, which the pool aborts itself wherever
-   * it interrupts an attempt (a canceler effect measured ~7 µs more per task);
-   * a function without a signal parameter gets no controller at all. It runs
-   * on the worker, in the caller's async context (see `InContext`).
-   */
-  private attempt(job: Job): Effect.Effect<unknown, unknown> {
-    const evaluate = job.task.evaluate
-    if (evaluate === undefined) return job.task.effect as Effect.Effect<unknown, unknown>
-    return Effect.async<unknown, unknown>((resume) => {
-      if (evaluate.length === 0) return resumeWith(evaluate as () => unknown, resume)
-      const controller = new AbortController()
-      job.controller = controller
-      signalJobs.set(controller.signal, job)
-      resumeWith(() => evaluate(controller.signal), resume)
-    })
-  }
-
-  /** The attempt in a span named after the task, under the caller's span, with `Spans.attributes`. */
-  private tracedAttempt(job: Job): Effect.Effect<unknown, unknown> {
-    const task = job.task
-    return Effect.withSpan(
-      Effect.onExit(this.attempt(job), (exit) => Effect.annotateCurrentSpan(Spans.attributes.outcome, outcome(job, exit))),
-      task.name,
-      {
-        kind: "internal",
-        // a stack trace per span would cost ~10–30 µs and point into toolfan, not the task
-        captureStackTrace: false,
-        attributes: {
-          [Spans.attributes.taskName]: task.name,
-          [Spans.attributes.group]: task.group ?? "none",
-          [Spans.attributes.attempt]: job.attempts,
-          [Spans.attributes.queueWaitMs]: job.lastWaitMs,
-          [Spans.attributes.runId]: job.run.id,
-          [Spans.attributes.taskIndex]: job.index
-        }
-      }
-    )
   }
 
   /** Interrupts the attempt running on `worker` and aborts its signal. */
@@ -676,7 +438,7 @@ export class Pool implements Host {
       // its group's permit was lost mid-attempt (see `revoked`)
       worker.doomed = true
       job.revoked = undefined
-      if (job.admission.asksAgain) this.enqueue(job, this.timer.now())
+      if (job.admission.asksAgain) this.enqueue(job)
       else this.settle(job, new TaskFailed({ task: name, error: revoked, attempts }))
       return Effect.void
     }
@@ -723,12 +485,8 @@ export class Pool implements Host {
     job.entry = undefined
     if (job.state !== State.Backoff) return
     this.delayed--
-    this.enqueue(job, this.timer.now())
+    this.enqueue(job)
     this.pump(undefined)
-  }
-
-  private settleInterrupted(job: Job, reason: Reason): void {
-    this.settle(job, new TaskInterrupted({ task: job.task.name, reason, attempts: job.attempts }))
   }
 
   /** Gives a job its failed result. */
@@ -745,14 +503,10 @@ export class Pool implements Host {
   }
 
   private record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
-    const run = job.run
-    run.results[job.index] = result
     const tags = outcomeTags(job.tags, result.ok ? "ok" : result.error._tag)
     Metrics.taskDuration.unsafeUpdate(result.durationMs, tags)
     if (!result.ok) Metrics.failures.unsafeUpdate(1, tags)
-    const onResult = run.options.onResult
-    if (onResult !== undefined) onResult(result, job.index, run)
-    if (--run.remaining === 0) this.finishRun(run)
+    job.run.record(job, result)
   }
 
   // ---------------------------------------------------------------------------
@@ -763,7 +517,7 @@ export class Pool implements Host {
   parentOf(owner: Owner | undefined): Job | undefined {
     if (owner === undefined) return undefined
     const job = owner.job
-    if (job === undefined || job.run.pool !== this || job.state !== State.Running) return undefined
+    if (job === undefined || job.run.host !== this || job.state !== State.Running) return undefined
     // a forked fiber's run is nested only in the attempt it was forked from, while that attempt runs. (A Runtime
     // captured inside an attempt carries the Worker itself: pinning it to the attempt would need a FiberRef update per
     // attempt, ~0.3 µs, so a run made with it later counts as nested in whatever that worker runs then.)
@@ -831,55 +585,3 @@ export class Pool implements Host {
     done()
   }
 }
-
-/** What a failed attempt is, and whether it may be retried. */
-const classify = (job: Job, cause: Cause.Cause<unknown>): readonly [TaskError<unknown>, boolean] => {
-  const task = job.task
-  const { name } = task
-  const attempts = job.attempts
-  if (job.timedOut) {
-    Metrics.timeouts.unsafeUpdate(1, job.tags.group)
-    return [new TaskTimedOut({ task: name, timeout: task.timeout!, attempts }), true]
-  }
-  if (Cause.isInterruptedOnly(cause)) {
-    // cut by the run (deadline, interruption, shutdown) or by the task itself
-    return [new TaskInterrupted({ task: name, reason: job.run.cancelled ?? "interrupted", attempts }), false]
-  }
-  const failure = Cause.failureOption(cause)
-  if (Option.isNone(failure)) {
-    const defect = Cause.dieOption(cause)
-    return [new TaskDefect({ task: name, defect: Option.isSome(defect) ? defect.value : Cause.squash(cause), attempts }), false]
-  }
-  const error = new TaskFailed({ task: name, error: failure.value, attempts })
-  if (task.retryWhile === undefined || attempts > task.retries) return [error, true]
-  try {
-    return [error, Boolean(task.retryWhile(failure.value))]
-  } catch (defect) {
-    return [new TaskDefect({ task: name, defect, attempts }), false]
-  }
-}
-
-/**
- * Why a timed-out attempt's signal is aborted: a `TimeoutError`, as
- * `AbortSignal.timeout` gives, so that a tool can tell a timeout from a
- * cancellation (an `AbortError`).
- */
-const timeoutReason = (job: Job): DOMException =>
-  new DOMException(`toolfan: task "${job.task.name}" timed out after ${job.task.timeoutMs} ms (attempt ${job.attempts})`, "TimeoutError")
-
-/** How an attempt ended, for its span. */
-const outcome = (job: Job, exit: Exit.Exit<unknown, unknown>): Spans.Outcome => {
-  if (Exit.isSuccess(exit)) return "ok"
-  if (job.timedOut) return "timedOut"
-  if (job.revoked !== undefined) return "unavailable"
-  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
-  return Cause.isFailure(exit.cause) ? "failed" : "defect"
-}
-
-/** The runtime used for a run's workers: the caller's, with interruption off outside attempts. @internal */
-export const workerRuntime = <R>(runtime: Runtime.Runtime<R>): Runtime.Runtime<R> =>
-  Runtime.make({
-    context: runtime.context,
-    fiberRefs: runtime.fiberRefs,
-    runtimeFlags: RuntimeFlags.disable(runtime.runtimeFlags, RuntimeFlags.Interruption)
-  })

@@ -1,0 +1,248 @@
+/**
+ * A run: the handle through which tasks reach the pool. Its owner adds tasks
+ * (`add`, or held ones it starts later with `release` or skips with `skip`),
+ * gets each result as it settles (`onResult`) and closes it; the run is over
+ * once it is closed, every task has settled and — for a nested run — its
+ * parent has its slot back (`over`). `Scheduler.run`, `stream`, `runPlan`,
+ * the Batcher and the Promise API are owners of runs.
+ *
+ * This module also holds the job (one task of a run, with its state in the
+ * pool) and the worker (a fiber running jobs of one run), which the pool
+ * changes; a run only creates jobs and records their results.
+ */
+import * as Deferred from "effect/Deferred"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import type * as GroupLimit from "../GroupLimit.js"
+import type { GroupLimitUnavailable } from "../GroupLimit.js"
+import type * as Task from "../Task.js"
+import { type TaskError, TaskInterrupted } from "../TaskError.js"
+import type * as TaskResult from "../TaskResult.js"
+import type { Admission, Hold } from "./admission.js"
+import { InContext } from "./context.js"
+import { type GroupTags, tagsOf } from "./observe.js"
+import type { List } from "./queue.js"
+import type { TimerEntry } from "./timer.js"
+
+/** Why a run's unfinished tasks were cut. @internal */
+export type Reason = "deadline" | "interrupted" | "shutdown"
+
+/** A job's state; the transitions are listed in pool.ts. @internal */
+export const enum State {
+  New,
+  Waiting,
+  Ready,
+  Running,
+  Backoff,
+  Done
+}
+
+/** One task of a run, as the pool sees it. @internal */
+export class Job {
+  state = State.New
+  /** Links of the queue holding it (queue.ts). */
+  prev: Job | undefined = undefined
+  next: Job | undefined = undefined
+  list: List<Job> | undefined = undefined
+  /** Admission state (admission.ts). */
+  place = false
+  hold: Hold | undefined = undefined
+  acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined = undefined
+  holdsSlot = false
+  queuedAt = 0
+  /** Set when the permit of the running attempt was lost: the attempt is being interrupted. */
+  revoked: GroupLimitUnavailable | undefined = undefined
+  attempts = 0
+  firstStart = -1
+  waitMs = 0
+  /** The current attempt's wait for a slot. */
+  lastWaitMs = 0
+  timedOut = false
+  entry: TimerEntry | undefined = undefined
+  worker: Worker | undefined = undefined
+  scheduleState: unknown = undefined
+  controller: AbortController | undefined = undefined
+  /** Nested runs borrowing this job's slot. */
+  lends = 0
+  /** While it takes its lent slot back: called once it has it, or gave up. */
+  reclaim: (() => void) | undefined = undefined
+  /** Whether it held a place in its group when it lent its slot (a rate limit's turn holds none). */
+  lentPlace = false
+  /** Its task's priority; `Infinity` while it takes its lent slot back. */
+  priority: number
+  readonly tags: GroupTags
+  constructor(
+    readonly run: Run,
+    readonly index: number,
+    /** The task; a held job's owner may replace it before it starts (a plan task made from its dependencies). */
+    public task: Task.Any,
+    readonly admission: Admission
+  ) {
+    this.priority = task.priority
+    this.tags = tagsOf(task.group)
+  }
+}
+
+/** A long-lived fiber running jobs of one run, one after another. @internal */
+export class Worker {
+  readonly _tag = "Worker"
+  job: Job | undefined = undefined
+  doomed = false
+  fiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  constructor(readonly run: Run) {}
+}
+
+/** What a run needs from the pool. @internal */
+export interface RunHost {
+  admission(group: string | undefined): Admission
+  enqueue(job: Job): void
+  /** Gives a job its failed result. */
+  settle(job: Job, error: TaskError<unknown>): void
+  /** Every task settled and the run is closed. */
+  finished(run: Run): void
+}
+
+/** @internal */
+export interface RunOptions {
+  readonly deadlineMs: number
+  /** Called as each task settles. */
+  readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number, run: Run) => void) | undefined
+  /** Aborting it cancels the run (Promise API). */
+  readonly signal?: AbortSignal | undefined
+}
+
+let runs = 0
+
+/** @internal */
+export class Run {
+  /** Tells runs apart in spans: tasks of different runs may share a name. */
+  readonly id = ++runs
+  readonly jobs: Array<Job> = []
+  readonly results: Array<TaskResult.TaskResult<unknown, unknown>> = []
+  private settled = 0
+  private closed = false
+  cancelled: Reason | undefined = undefined
+  deadline: TimerEntry | undefined = undefined
+  /** Stops listening to the run's signal. */
+  stopListening: (() => void) | undefined = undefined
+  /** Done once the run is over: closed, every task settled and, for a nested run, its parent's slot back. */
+  readonly over = Deferred.unsafeMake<void>(FiberId.none)
+  /** Runs the run's workers in its caller's async context (see `InContext`). */
+  readonly effectScheduler: InContext
+  constructor(
+    readonly host: RunHost,
+    /** The caller's runtime, with interruption off outside attempts (see `workerRuntime`). */
+    readonly runtime: Runtime.Runtime<any>,
+    readonly options: RunOptions,
+    /** The attempt this run was started from, whose slot it borrows. */
+    readonly parent: Job | undefined,
+    /** Whether its attempts run in spans (a tracer that exports is installed; see observe.ts). */
+    readonly traced: boolean
+  ) {
+    this.effectScheduler = new InContext(runtime)
+  }
+
+  /** Whether every task added so far has settled and no more will come. */
+  get done(): boolean {
+    return this.closed && this.settled === this.jobs.length
+  }
+
+  /**
+   * Adds a task and queues it, unless `held` (see `release`); in a cancelled
+   * run it settles at once as `TaskInterrupted`. The owner fills free slots
+   * afterwards (`Pool.pump`). Returns its index.
+   */
+  add(task: Task.Any, held = false): number {
+    const index = this.jobs.length
+    const job = new Job(this, index, task, this.host.admission(task.group))
+    this.jobs.push(job)
+    if (this.cancelled !== undefined) this.host.settle(job, interrupted(job, this.cancelled))
+    else if (!held) this.host.enqueue(job)
+    return index
+  }
+
+  /** No more tasks: the run is over once those added have settled. */
+  close(): void {
+    this.closed = true
+    if (this.settled === this.jobs.length) this.host.finished(this)
+  }
+
+  /** Queues a held task, optionally replaced (a plan task made from its dependencies' values). */
+  release(index: number, task?: Task.Any): void {
+    const job = this.jobs[index]!
+    if (job.state !== State.New || this.cancelled !== undefined) return
+    if (task !== undefined) job.task = task
+    this.host.enqueue(job)
+  }
+
+  /** Settles a held task without running it (a plan task whose dependency failed). */
+  skip(index: number, error: TaskError<unknown>): void {
+    const job = this.jobs[index]!
+    if (job.state === State.New && this.cancelled === undefined) this.host.settle(job, error)
+  }
+
+  /** Keeps a task's result and tells the owner (the pool calls it once per task). */
+  record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
+    this.results[job.index] = result
+    this.settled++
+    const onResult = this.options.onResult
+    if (onResult !== undefined) onResult(result, job.index, this)
+    if (this.done) this.host.finished(this)
+  }
+}
+
+/** @internal */
+export const interrupted = (job: Job, reason: Reason): TaskInterrupted =>
+  new TaskInterrupted({ task: job.task.name, reason, attempts: job.attempts })
+
+/**
+ * The job whose attempt owns an AbortSignal, so that a Promise API run given
+ * a task's signal is known to be nested in that task.
+ * @internal
+ */
+export const signalJobs = new WeakMap<AbortSignal, Job>()
+
+/**
+ * A fiber forked during an attempt belongs to that attempt (job and attempt
+ * number), not to the worker, which moves on to other jobs. @internal
+ */
+export interface ForkedFrom {
+  readonly _tag: "ForkedFrom"
+  readonly job: Job
+  readonly attempt: number
+}
+
+/** What `currentWorker` holds: the worker on a worker's fiber, the attempt on fibers forked from it. @internal */
+export type Owner = Worker | ForkedFrom
+
+/**
+ * The worker (if any) whose attempt the current fiber is running. A child
+ * forked during an attempt gets that attempt instead, so that a background
+ * fiber outliving its task is never taken for a nested run of whatever task
+ * the worker runs next. @internal
+ */
+export const currentWorker: FiberRef.FiberRef<Owner | undefined> = globalValue(
+  Symbol.for("toolfan/internal/currentWorker/v2"),
+  () =>
+    FiberRef.unsafeMake<Owner | undefined>(undefined, {
+      fork: (owner) =>
+        owner === undefined || owner._tag === "ForkedFrom"
+          ? owner
+          : owner.job === undefined
+          ? undefined
+          : { _tag: "ForkedFrom", job: owner.job, attempt: owner.job.attempts },
+      join: (parent) => parent
+    })
+)
+
+/** The runtime for a run's workers: the caller's, with interruption off outside attempts. @internal */
+export const workerRuntime = <R>(runtime: Runtime.Runtime<R>): Runtime.Runtime<R> =>
+  Runtime.make({
+    context: runtime.context,
+    fiberRefs: runtime.fiberRefs,
+    runtimeFlags: RuntimeFlags.disable(runtime.runtimeFlags, RuntimeFlags.Interruption)
+  })
