@@ -7,11 +7,13 @@
  */
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
@@ -201,8 +203,18 @@ export const checkRunOptions = (where: string, options: RunOptions | undefined):
 export const make = (options?: Options | undefined): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
   makeAt("Scheduler.make", options)
 
-/** {@link make}, naming `where` in its errors (the Promise API's `new Scheduler`). @internal */
-export const makeAt = (where: string, options?: Options | undefined): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
+/**
+ * {@link make}, naming `where` in its errors. With `waitForLimits: false`
+ * (the Promise API's `new Scheduler`, which must return at once) the group
+ * limits start in the background: tasks of such a group wait for the start in
+ * their admission, where a run's deadline, signal and interruption still
+ * apply; a start that fails shuts the scheduler down. @internal
+ */
+export const makeAt = (
+  where: string,
+  options?: Options | undefined,
+  waitForLimits = true
+): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
   Effect.gen(function*() {
     const { groups, max } = yield* Effect.try({
       try: () => checkOptions(where, options),
@@ -210,13 +222,30 @@ export const makeAt = (where: string, options?: Options | undefined): Effect.Eff
     })
     const clock = yield* Effect.clock
     const runtime = yield* Effect.runtime<never>()
-    // limits start before the shutdown finalizer is added, so they stop after it
+    // limits live in a scope closed after the shutdown finalizer (added later, so run first): they stop last
+    const limits = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const starting: Array<readonly [GroupLimit.GroupLimit, Deferred.Deferred<GroupLimit.Limiter>]> = []
     const started: Record<string, number | internal.StartedLimit> = {}
     for (const [name, group] of Object.entries(groups)) {
-      started[name] = typeof group === "number" ? group : { limit: group, limiter: yield* group.start }
+      if (typeof group === "number") {
+        started[name] = group
+      } else if (waitForLimits) {
+        started[name] = { limit: group, limiter: Effect.succeed(yield* Scope.extend(group.start, limits)) }
+      } else {
+        const deferred = yield* Deferred.make<GroupLimit.Limiter>()
+        starting.push([group, deferred])
+        started[name] = { limit: group, limiter: Deferred.await(deferred) }
+      }
     }
     const impl = new internal.Pool(max, started, clock, runtime)
     yield* Effect.addFinalizer(() => impl.shutdown())
+    for (const [group, deferred] of starting) {
+      yield* Effect.forkIn(
+        Effect.onExit(Scope.extend(group.start, limits), (exit) =>
+          Exit.isSuccess(exit) ? Deferred.succeed(deferred, exit.value) : impl.shutdown()),
+        limits
+      )
+    }
     return makeService(impl)
   })
 

@@ -20,18 +20,15 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
 import { promiseEffect } from "./internal/promise.js"
-import { onAbort } from "./internal/signals.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
 import * as CoreScheduler from "./Scheduler.js"
 import * as CoreTask from "./Task.js"
-import { type TaskError, TaskInterrupted } from "./TaskError.js"
-import * as CoreTaskResult from "./TaskResult.js"
+import type { TaskError } from "./TaskError.js"
 import type { TaskResult } from "./TaskResult.js"
 
 export type {
@@ -210,47 +207,33 @@ type Results<T extends ReadonlyArray<Task<any>>> = {
  */
 export class Scheduler {
   readonly #scope: Scope.CloseableScope
-  #service: CoreScheduler.Service | undefined = undefined
+  readonly #service: CoreScheduler.Service
   #closing: Promise<void> | undefined = undefined
-  /** While a group limit is still starting (e.g. connecting): the fiber starting it, and its outcome. */
-  readonly #startFiber: Fiber.RuntimeFiber<CoreScheduler.Service, unknown> | undefined = undefined
-  /** Resolves with the service, or `undefined` if the start failed or was interrupted by `close()`; never rejects. */
-  readonly #starting: Promise<CoreScheduler.Service | undefined> | undefined = undefined
 
   constructor(options?: SchedulerOptions | undefined) {
     const scope = Effect.runSync(Scope.make())
-    // runs synchronously up to the first asynchronous step: bad options throw here, at once
-    const fiber = Effect.runFork(Scope.extend(CoreScheduler.makeAt("Scheduler", options), scope))
-    const exit = fiber.unsafePoll()
-    this.#scope = scope
-    if (exit === null) {
-      // a group limit that starts asynchronously (a custom GroupLimit.make that connects first)
-      this.#startFiber = fiber
-      this.#starting = Effect.runPromise(Fiber.await(fiber)).then((exit) => {
-        if (Exit.isSuccess(exit)) return this.#service = exit.value
-        Effect.runFork(Scope.close(scope, Exit.void))
-        return undefined
-      })
-      return
-    }
+    // group limits start in the background (their tasks wait for them); bad options throw here, at once
+    const exit = Effect.runSyncExit(Scope.extend(CoreScheduler.makeAt("Scheduler", options, false), scope))
     if (Exit.isFailure(exit)) {
       Effect.runSync(Scope.close(scope, Exit.void))
       jsErrors(() => {
         throw Cause.squash(exit.cause)
       })
     }
+    this.#scope = scope
     this.#service = Effect.runSync(exit)
   }
 
   /**
    * Runs the tasks; resolves with one result per task, in input order. Never
    * rejects: failures are in the results. Invalid arguments throw at once (a
-   * `TypeError` or `RangeError`). While a group limit is still starting, the
-   * run waits for it (its deadline and signal still apply); if the start
-   * fails, or `close()` stops it, every task is `TaskInterrupted` (`"shutdown"`).
+   * `TypeError` or `RangeError`). Tasks of a group whose limit is still
+   * starting wait for it (the run's deadline and signal still apply); if the
+   * start fails, or `close()` stops it, they are `TaskInterrupted`
+   * (`"shutdown"`).
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
-    const checked = jsErrors(() => {
+    const { core, deadlineMs, signal } = jsErrors(() => {
       if (!Array.isArray(tasks)) validate.invalid("scheduler.run", "tasks", "an array of Task", tasks, "type")
       // an index loop: `map` would skip the holes of a sparse array
       const core: Array<CoreTask.Any> = []
@@ -266,61 +249,12 @@ export class Scheduler {
       }
       return { core, deadlineMs, signal: o.signal }
     })
-    const start = (service: CoreScheduler.Service, deadlineMs: number): Promise<any> =>
-      Effect.runPromise(
-        CoreScheduler.internalRuns.get(service)!(checked.core, { deadlineMs, signal: checked.signal })
-      )
-    const service = this.#service
-    if (service !== undefined) return start(service, checked.deadlineMs)
-    return this.#waitForStart(checked, start) as Promise<any>
+    return Effect.runPromise(CoreScheduler.internalRuns.get(this.#service)!(core, { deadlineMs, signal })) as Promise<any>
   }
 
-  /** A run asked for while a group limit is still starting. */
-  #waitForStart(
-    checked: { readonly core: ReadonlyArray<CoreTask.Any>; readonly deadlineMs: number; readonly signal: AbortSignal | undefined },
-    start: (service: CoreScheduler.Service, deadlineMs: number) => Promise<Array<TaskResult<unknown, unknown>>>
-  ): Promise<Array<TaskResult<unknown, unknown>>> {
-    const { core, deadlineMs, signal } = checked
-    // monotonic: a step of the system clock changes no deadline
-    const askedAt = performance.now()
-    return new Promise((resolve) => {
-      let settled = false
-      const interrupted = (reason: "deadline" | "interrupted" | "shutdown") => () => {
-        if (settled) return
-        settled = true
-        cleanup()
-        resolve(core.map((t) =>
-          CoreTaskResult.fail(t.name, new TaskInterrupted({ task: t.name, reason, attempts: 0 }), {
-            attempts: 0,
-            durationMs: 0,
-            waitMs: performance.now() - askedAt
-          })
-        ))
-      }
-      const aborted = interrupted("interrupted")
-      if (signal?.aborted === true) return aborted()
-      const stopTimer = Number.isFinite(deadlineMs) ? setLongTimeout(interrupted("deadline"), deadlineMs) : undefined
-      const stopListening = signal === undefined ? undefined : onAbort(signal, aborted)
-      const cleanup = () => {
-        stopListening?.()
-        stopTimer?.()
-      }
-      void this.#starting!.then((service) => {
-        if (settled) return
-        if (service === undefined) return interrupted("shutdown")()
-        settled = true
-        cleanup()
-        // the deadline counts from the call
-        const left = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - (performance.now() - askedAt)) : deadlineMs
-        start(service, left).then(resolve)
-      })
-    })
-  }
-
-  /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff (all 0 while limits start). */
+  /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff. */
   stats(): CoreScheduler.Stats {
-    const service = this.#service
-    return service === undefined ? { active: 0, pending: 0, delayed: 0 } : Effect.runSync(service.stats)
+    return Effect.runSync(this.#service.stats)
   }
 
   /**
@@ -331,26 +265,8 @@ export class Scheduler {
    */
   close(): Promise<void> {
     // every call gets the same promise: a second close() must also wait for the shutdown
-    const close = () => Effect.runPromise(Scope.close(this.#scope, Exit.void))
-    const fiber = this.#startFiber
-    return this.#closing ??= fiber === undefined || this.#service !== undefined
-      ? close()
-      // a limit still starting is stopped (runs waiting for it report every task interrupted)
-      : Effect.runPromise(Fiber.interrupt(fiber)).then(() => this.#starting).then(close)
+    return this.#closing ??= Effect.runPromise(Scope.close(this.#scope, Exit.void))
   }
-}
-
-/** Node's timers overflow above 2³¹−1 ms (and fire at once): longer delays are waited out in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1
-
-/** `setTimeout` for any delay, returning its cancel function. */
-const setLongTimeout = (f: () => void, ms: number): () => void => {
-  let handle: ReturnType<typeof setTimeout>
-  const arm = (left: number) => {
-    handle = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(f, left)
-  }
-  arm(ms)
-  return () => clearTimeout(handle)
 }
 
 const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal"])

@@ -123,7 +123,12 @@ export class Cap implements Admission {
 /** A `GroupLimit`, started for this scheduler. @internal */
 export class Limited extends Cap {
   override readonly asksAgain: boolean
-  constructor(host: Host, private readonly limit: GroupLimit.GroupLimit, private readonly limiter: GroupLimit.Limiter) {
+  constructor(
+    host: Host,
+    private readonly limit: GroupLimit.GroupLimit,
+    /** The started limit (an effect: it may still be starting, see `Scheduler.makeAt`). */
+    private readonly limiter: Effect.Effect<GroupLimit.Limiter>
+  ) {
     super(limit.local, host)
     this.asksAgain = limit.onUnavailable === "wait"
   }
@@ -133,7 +138,7 @@ export class Limited extends Cap {
     // suspended: a custom limiter that throws instead of failing ends this request (see `acquired`), nothing else
     const fiber = Runtime.runFork(
       this.host.runtime,
-      Effect.suspend(() => this.limiter.acquire((error) => hold.released || this.host.revoked(t, error))),
+      Effect.flatMap(this.limiter, (limiter) => limiter.acquire((error) => hold.released || this.host.revoked(t, error))),
       { immediate: false }
     )
     t.acquiring = fiber

@@ -85,10 +85,10 @@ export interface Stats {
   readonly delayed: number
 }
 
-/** A group's limit, started for this scheduler. @internal */
+/** A group's limit, started for this scheduler (or starting: `limiter` waits for the start). @internal */
 export interface StartedLimit {
   readonly limit: GroupLimit.GroupLimit
-  readonly limiter: GroupLimit.Limiter
+  readonly limiter: Effect.Effect<GroupLimit.Limiter>
 }
 
 const always = (): boolean => true
