@@ -1,5 +1,5 @@
 /**
- * Memory bounded by what is live (DESIGN.md, semantics 12) and the cost of
+ * Memory bounded by what is live (docs/reliability.md) and the cost of
  * many distinct priorities. Not part of `main.ts`: run it by hand.
  *
  *   npx tsc -b && node --expose-gc packages/bench/dist/memory.js [--smoke]

@@ -219,9 +219,37 @@ export const make = <S extends Record<string, Spec<any, any, any>>>(
     }
     byName.set(name, { dependencies: [...new Set(dependencies)], spec })
   }
-  // depth-first topological order; a back edge is a cycle. Iterative, with one
-  // shared path: plans built by a model may be long chains (recursion would
-  // overflow the stack at a few thousand, and copying the path is quadratic)
+  const order = topologicalOrder(where, names, byName)
+  const nodes = order.map((name): Node => {
+    const { dependencies, spec } = byName.get(name)!
+    const { dependencies: _, run, ...options } = spec
+    const task = Task.makeAt(where, name, Effect.void, options)
+    return { name, dependencies, task, make: run as Node["make"] }
+  })
+  return fromNodes(nodes)
+}
+
+/**
+ * The results of a plan, keyed by task name.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Results<T extends Record<string, Task.Any>> = {
+  -readonly [K in keyof T]: import("./TaskResult.js").TaskResult<Task.Success<T[K]>, Task.Error<T[K]>>
+}
+
+/**
+ * Depth-first topological order; a back edge is a cycle, refused naming it.
+ * Iterative, with one shared path: plans built by a model may be long chains
+ * (recursion would overflow the stack at a few thousand, and copying the path
+ * is quadratic).
+ */
+const topologicalOrder = (
+  where: string,
+  names: ReadonlyArray<string>,
+  byName: ReadonlyMap<string, { readonly dependencies: ReadonlyArray<string> }>
+): Array<string> => {
   const order: Array<string> = []
   const state = new Map<string, "visiting" | "done">()
   for (const root of names) {
@@ -253,23 +281,7 @@ export const make = <S extends Record<string, Spec<any, any, any>>>(
       next.push(0)
     }
   }
-  const nodes = order.map((name): Node => {
-    const { dependencies, spec } = byName.get(name)!
-    const { dependencies: _, run, ...options } = spec
-    const task = Task.makeAt(where, name, Effect.void, options)
-    return { name, dependencies, task, make: run as Node["make"] }
-  })
-  return fromNodes(nodes)
-}
-
-/**
- * The results of a plan, keyed by task name.
- *
- * @since 0.1.0
- * @category type-level
- */
-export type Results<T extends Record<string, Task.Any>> = {
-  -readonly [K in keyof T]: import("./TaskResult.js").TaskResult<Task.Success<T[K]>, Task.Error<T[K]>>
+  return order
 }
 
 /**

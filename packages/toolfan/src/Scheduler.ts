@@ -10,14 +10,12 @@ import * as Deferred from "effect/Deferred"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
-import * as observe from "./internal/observe.js"
 import * as internal from "./internal/pool.js"
 import * as runs from "./internal/run.js"
 import * as validate from "./internal/validate.js"
@@ -249,78 +247,51 @@ export const makeAt = (
     return makeService(impl)
   })
 
-const makeService = (impl: internal.Pool): Service => {
-  const runWith = (
-    tasks: ReadonlyArray<Task.Any>,
-    options: runs.RunOptions & { readonly held?: ((index: number) => boolean) | undefined },
-    parentJob?: runs.Job | undefined
-  ): Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>, never, any> => {
-    if (tasks.length === 0) return Effect.sync(() => [])
-    const body = (parent: runs.Job | undefined) =>
-      Effect.flatMap(Effect.runtime<any>(), (runtime) => {
-        const run = new runs.Run(impl, runs.workerRuntime(runtime), options, parent, observe.traces(runtime))
-        impl.open(run)
-        for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i))
-        run.close()
-        impl.pump(undefined)
-        // interrupted: the run is cancelled, and its caller goes on once it is over (every task settled and, for a
-        // nested run, its parent's slot back: until then the caller's task would run without a slot)
-        return Effect.as(
-          Effect.onInterrupt(Deferred.await(run.over), () =>
-            Effect.zipRight(Effect.sync(() => impl.cancel(run, "interrupted")), Deferred.await(run.over))),
-          run.results
-        )
-      })
-    // a run started inside a task borrows that task's slot (see Service.run)
-    return parentJob !== undefined
-      ? body(parentJob)
-      : Effect.flatMap(FiberRef.get(runs.currentWorker), (owner) => body(impl.parentOf(owner)))
-  }
+const makeService = (pool: internal.Pool): Service => {
   const service = Scheduler.of({
     run: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
       checkTasks("Scheduler.run", tasks)
-      const deadlineMs = checkRunOptions("Scheduler.run", options)
-      return runWith(tasks, { deadlineMs })
+      return runs.execute(pool, tasks, { deadlineMs: checkRunOptions("Scheduler.run", options) })
     }) as Service["run"],
     stream: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
       checkTasks("Scheduler.stream", tasks)
-      const deadlineMs = checkRunOptions("Scheduler.stream", options)
-      if (tasks.length === 0) return Stream.empty
-      return Stream.unwrapScoped(Effect.gen(function*() {
-        const queue = yield* Queue.unbounded<TaskResult.TaskResult<unknown, unknown>>()
-        yield* Effect.forkScoped(runWith(tasks, { deadlineMs, onResult: (r) => queue.unsafeOffer(r) }))
-        return Stream.take(Stream.fromQueue(queue), tasks.length)
-      }))
+      return streamOn(pool, tasks, checkRunOptions("Scheduler.stream", options))
     }) as Service["stream"],
-    runPlan: ((plan: Plan.Plan<any>, options?: RunOptions) => {
-      const nodes = checkPlan("Scheduler.runPlan", plan)
-      const deadlineMs = checkRunOptions("Scheduler.runPlan", options)
-      // the plan's counters are made per execution: the same effect may run again, or twice at once
-      return Effect.map(
-        Effect.suspend(() => {
-          const { held, onResult, tasks } = Plan.gate(nodes)
-          return runWith(tasks, { deadlineMs, held, onResult })
-        }),
-        (results) => {
-          const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}
-          for (let i = 0; i < nodes.length; i++) Plan.setOwn(record, nodes[i]!.name, results[i]!)
-          return record
-        }
-      )
-    }) as Service["runPlan"],
-    stats: Effect.sync(() => impl.stats())
+    runPlan: ((plan: Plan.Plan<any>, options?: RunOptions) =>
+      runPlanOn(pool, checkPlan("Scheduler.runPlan", plan), checkRunOptions("Scheduler.runPlan", options))) as Service["runPlan"],
+    stats: Effect.sync(() => pool.stats())
   })
   internalRuns.set(service, (tasks, options) => {
     const signal = options.signal
     const job = signal === undefined ? undefined : runs.signalJobs.get(signal)
     // only the signal of the attempt running now, on this scheduler, makes a nested run
-    const parent = job !== undefined && job.run.host === impl && job.controller?.signal === signal
-      ? job
-      : undefined
-    return runWith(tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
+    const parent = job !== undefined && job.run.host === pool && job.controller?.signal === signal ? job : undefined
+    return runs.execute(pool, tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
   })
   return service
 }
+
+/** The results in completion order: a run whose results go to a queue as they settle. */
+const streamOn = (pool: internal.Pool, tasks: ReadonlyArray<Task.Any>, deadlineMs: number) =>
+  tasks.length === 0 ? Stream.empty : Stream.unwrapScoped(Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<TaskResult.TaskResult<unknown, unknown>>()
+    yield* Effect.forkScoped(runs.execute(pool, tasks, { deadlineMs, onResult: (r) => queue.unsafeOffer(r) }))
+    return Stream.take(Stream.fromQueue(queue), tasks.length)
+  }))
+
+/** A plan's run: its tasks gated on their dependencies (per execution: the same effect may run again, or twice at once). */
+const runPlanOn = (pool: internal.Pool, nodes: ReadonlyArray<Plan.Node>, deadlineMs: number) =>
+  Effect.map(
+    Effect.suspend(() => {
+      const { held, onResult, tasks } = Plan.gate(nodes)
+      return runs.execute(pool, tasks, { deadlineMs, held, onResult })
+    }),
+    (results) => {
+      const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}
+      for (let i = 0; i < nodes.length; i++) Plan.setOwn(record, nodes[i]!.name, results[i]!)
+      return record
+    }
+  )
 
 /**
  * Runs for the library's own modules: the Promise API (with an AbortSignal

@@ -11,7 +11,7 @@
  *
  * Every waiting caller is a plain callback on its entry, not a fiber of the
  * batcher's: with 50,000 callers the waiting fiber of each caller is the
- * floor of the cost (see DESIGN.md, "What we measured"), so the batcher adds
+ * floor of the cost (≈ 7–8 µs per item with a fiber each, measured), so the batcher adds
  * an array push per item and a little work per batch. The Effect API wraps a
  * callback in `Effect.async`, the Promise API in a `Promise`, and a block in
  * one `Effect.async` for all of its items.

@@ -3,7 +3,7 @@
  *
  * # Why intrusive lists, a map and a heap of levels
  *
- * Memory must be bounded by what is live (DESIGN.md, semantics 12): a task
+ * Memory must be bounded by what is live (docs/reliability.md): a task
  * that gives up while queued (its run's deadline, an interruption) must leave
  * its queue at once, not when it reaches the front — behind one stuck task
  * that may be never. So every queue here is a doubly linked list threaded
@@ -18,7 +18,7 @@
  * that hold something. Agents use a handful of priorities, where the heap has
  * one or two entries and pushing or taking within a level is O(1); measured
  * on this machine a bucket queue beats a binary heap of tasks by ~0.3–0.45 µs
- * per task (see DESIGN.md) and, unlike a heap of tasks, it keeps
+ * per task and, unlike a heap of tasks, it keeps
  * first-come-first-served order within a level without a sequence number.
  * Priorities taken from scores or timestamps make a level per task: a level
  * enters the heap when it fills and leaves it when it empties, O(log levels)

@@ -11,6 +11,7 @@
  * changes; a run only creates jobs and records their results.
  */
 import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
@@ -24,7 +25,7 @@ import { type TaskError, TaskInterrupted } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
 import type { Admission, Hold } from "./admission.js"
 import { InContext } from "./context.js"
-import { type GroupTags, tagsOf } from "./observe.js"
+import { type GroupTags, tagsOf, traces } from "./observe.js"
 import type { List } from "./queue.js"
 import type { TimerEntry } from "./timer.js"
 
@@ -104,6 +105,49 @@ export interface RunHost {
   settle(job: Job, error: TaskError<unknown>): void
   /** Every task settled and the run is closed. */
   finished(run: Run): void
+  /** Registers a run: its parent's slot, its signal, its deadline. */
+  open(run: Run): void
+  /** Fills free slots. */
+  pump(reuse: undefined): void
+  cancel(run: Run, reason: Reason): void
+  /** The attempt a run started by `owner`'s fiber is nested in, if any. */
+  parentOf(owner: Owner | undefined): Job | undefined
+}
+
+/** Options of {@link execute}: a run's, and which tasks its owner holds back. @internal */
+export interface ExecuteOptions extends RunOptions {
+  readonly held?: ((index: number) => boolean) | undefined
+}
+
+/**
+ * Runs `tasks` on `host` as one run and returns every result, in order. A run
+ * started inside a task borrows that task's slot: the attempt is `parent`
+ * when given (the Promise API knows it by the task's signal), else the one
+ * the calling fiber belongs to. Interrupted, the run is cancelled and the
+ * caller goes on once it is over (every task settled and, for a nested run,
+ * its parent's slot back: until then the caller's task would run without a
+ * slot). @internal
+ */
+export const execute = (
+  host: RunHost,
+  tasks: ReadonlyArray<Task.Any>,
+  options: ExecuteOptions,
+  parent?: Job | undefined
+): Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>, never, any> => {
+  if (tasks.length === 0) return Effect.sync(() => [])
+  const body = (parent: Job | undefined) =>
+    Effect.flatMap(Effect.runtime<any>(), (runtime) => {
+      const run = new Run(host, workerRuntime(runtime), options, parent, traces(runtime))
+      host.open(run)
+      for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i))
+      run.close()
+      host.pump(undefined)
+      const cut = Effect.zipRight(Effect.sync(() => host.cancel(run, "interrupted")), Deferred.await(run.over))
+      return Effect.as(Effect.onInterrupt(Deferred.await(run.over), () => cut), run.results)
+    })
+  return parent !== undefined
+    ? body(parent)
+    : Effect.flatMap(FiberRef.get(currentWorker), (owner) => body(host.parentOf(owner)))
 }
 
 /** @internal */
