@@ -11,12 +11,14 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
 import type * as Schedule from "effect/Schedule"
+import type * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/batcher.js"
 import * as errors from "./internal/batchErrors.js"
 import * as validate from "./internal/validate.js"
-import * as Scheduler from "./Scheduler.js"
+import { Pool } from "./internal/pool.js"
+import { execute } from "./internal/run.js"
 import * as Task from "./Task.js"
 import type { TaskDefect, TaskInterrupted, TaskTimedOut } from "./TaskError.js"
 
@@ -225,12 +227,13 @@ export const makeAt = <I, X, E = never, R = never>(
       catch: (e) => e as InvalidOption
     })
     // one scope of our own, closed in order whatever the caller's scope does (it may close its finalizers in
-    // parallel): first the batcher (it sends what is pending and waits for the batches), then its scheduler
+    // parallel): first the batcher (it sends what is pending and waits for the batches), then its pool. The
+    // pool's cap is the cap on batches in flight; its timer also serves the batching windows
     const own = yield* Effect.flatMap(Effect.scope, (scope) => Scope.fork(scope, ExecutionStrategy.sequential))
-    const scheduler = yield* Scope.extend(Scheduler.make({ maxConcurrency: checked.maxBatchesInFlight }), own)
     const runtime = yield* Effect.runtime<R>()
-    const clock = yield* Effect.clock
-    const impl = new internal.BatcherImpl(checked.internal, Scheduler.internalRuns.get(scheduler)!, runtime, clock)
+    const pool = new Pool(checked.maxBatchesInFlight, {}, yield* Effect.clock, runtime as Runtime.Runtime<never>)
+    yield* Scope.addFinalizer(own, pool.shutdown())
+    const impl = new internal.BatcherImpl(checked.internal, (tasks, options) => execute(pool, tasks, options) as Effect.Effect<unknown>, runtime, pool.timer)
     yield* Scope.addFinalizer(own, impl.close())
     return makeBatcher<I, Output<X>, E | ItemError<X>>(impl)
   })

@@ -28,12 +28,8 @@
  * sends what is pending, waits for the batches in flight, and refuses later
  * submits with `BatcherClosed`: nobody is left waiting.
  */
-import type * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import * as Metrics from "../Metrics.js"
 import * as Spans from "../Spans.js"
@@ -41,7 +37,7 @@ import * as Task from "../Task.js"
 import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
 import { InContext } from "./context.js"
-import { MAX_SLEEP_MS, monotonicMillis } from "./timer.js"
+import type { Timer, TimerEntry } from "./timer.js"
 import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
 import { batcherTags, traces } from "./observe.js"
 import type { RunOptions } from "./run.js"
@@ -127,8 +123,8 @@ export class BatcherImpl {
   private readonly byKey = new Map<unknown, Entry>()
   /** When the current window must be sent (`undefined`: no window is open). */
   private windowAt: number | undefined = undefined
-  /** The one timer fiber of the windows. */
-  private timer: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** The open window's entry in the timer (the private pool's: one timer fiber for windows, timeouts, backoffs). */
+  private entry: TimerEntry | undefined = undefined
   /** Full batches formed since the last call, sent together (see `ready`). */
   private readyBatches: Array<Batch> = []
   private readyScheduled = false
@@ -143,7 +139,7 @@ export class BatcherImpl {
       options: RunOptions
     ) => Effect.Effect<unknown>,
     private readonly runtime: Runtime.Runtime<any>,
-    private readonly clock: Clock.Clock
+    private readonly timer: Timer
   ) {
     this.traced = traces(runtime)
     this.context = new InContext(runtime)
@@ -293,44 +289,35 @@ export class BatcherImpl {
   // ---------------------------------------------------------------------------
 
   /**
-   * Opens a window: it is sent `maxWait` from now unless it fills first. One
-   * timer fiber serves every window: when it wakes and the open window is due
-   * later (an earlier one was sent full), it sleeps again until then, so a
-   * burst of full batches forks no fiber per batch. The timer lives only while
-   * a window is open: a window that leaves before its time (sent full, taken
-   * by a block, left by all its callers, or closed) stops it — after the
-   * burst, for full batches (see `ready`) — so an idle batcher holds no timer
-   * and keeps no process alive.
+   * Opens a window: it is sent `maxWait` from now unless it fills first. Its
+   * entry in the timer is kept while windows follow one another: when it
+   * fires and the open window is due later (an earlier one was sent full), it
+   * is added again for then, so a burst of full batches adds no entry per
+   * batch. A window that leaves before its time (sent full, taken by a block,
+   * left by all its callers, or closed) removes it — after the burst, for
+   * full batches (see `ready`) — so an idle batcher holds no timer and keeps
+   * no process alive.
    */
   private openWindow(): void {
-    const at = monotonicMillis(this.clock) + this.options.maxWaitMs
+    const at = this.timer.now() + this.options.maxWaitMs
     this.windowAt = at
-    if (this.timer === undefined) this.sleepUntil(at)
+    if (this.entry === undefined) this.entry = this.timer.at(at, wake, this)
   }
 
-  private sleepUntil(at: number): void {
-    // in steps of at most 2³¹−1 ms (`wake` sleeps again until the window is due)
-    const delay = Math.min(MAX_SLEEP_MS, Math.max(0, at - monotonicMillis(this.clock)))
-    this.timer = Runtime.runFork(
-      this.runtime,
-      Effect.zipRight(this.clock.sleep(Duration.millis(delay)), Effect.sync(() => this.wake())),
-      { immediate: false }
-    )
-  }
-
-  private wake(): void {
-    this.timer = undefined
+  /** The timer fired: sends the window if it is due. */
+  due(): void {
+    this.entry = undefined
     const at = this.windowAt
     if (at === undefined) return
-    if (at > monotonicMillis(this.clock)) this.sleepUntil(at)
+    if (at > this.timer.now()) this.entry = this.timer.at(at, wake, this)
     else this.sendAll()
   }
 
   private stopTimer(): void {
     this.windowAt = undefined
-    if (this.timer !== undefined) {
-      this.timer.unsafeInterruptAsFork(FiberId.none)
-      this.timer = undefined
+    if (this.entry !== undefined) {
+      this.timer.cancel(this.entry)
+      this.entry = undefined
     }
   }
 
@@ -518,3 +505,4 @@ const checkOutputs = (
   return outputs
 }
 
+const wake = (batcher: BatcherImpl): void => batcher.due()
