@@ -6,16 +6,15 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { Batcher, Scheduler, Task } from "../src/index.js"
-import { BucketQueue, remove } from "../src/internal/queue.js"
+import { BucketQueue, List, remove } from "../src/internal/queue.js"
 import { Timer, type TimerEntry } from "../src/internal/timer.js"
 
 // The scheduler's own data structures, where their bounds are not visible
 // through the public API.
 
 class Item {
-  prev: Item | undefined = undefined
-  next: Item | undefined = undefined
   list: any = undefined
+  slot = 0
   constructor(readonly priority: number, readonly id: number) {}
 }
 
@@ -67,6 +66,23 @@ describe("internals", () => {
       const tail = out.slice(67)
       const sorted = [...tail].sort((a, b) => b.priority - a.priority || a.id - b.id)
       expect(tail).toEqual(sorted)
+    })
+
+    it("List - entries removed from the middle behind a stuck head are not kept: the array stays within twice what is live", () => {
+      const list = new List<Item>()
+      const stuck = new Item(0, -1)
+      list.push(stuck)
+      const items = Array.from({ length: 10_000 }, (_, i) => new Item(0, i))
+      for (const item of items) list.push(item)
+      for (const item of items.slice(0, 9_990)) list.remove(item)
+      expect(list.size).toBe(11)
+      expect((list as unknown as { items: Array<unknown> }).items.length).toBeLessThanOrEqual(2 * 11 + 64 + 1)
+      const order: Array<number> = []
+      for (let item = list.first(); item !== undefined; item = list.first()) {
+        order.push(item.id)
+        list.remove(item)
+      }
+      expect(order).toEqual([-1, ...items.slice(9_990).map((i) => i.id)])
     })
 
     it("remove() - takes an entry out at once wherever it stands, the others keep their order", () => {
@@ -166,7 +182,8 @@ describe("internals", () => {
           const last = timer.lane(now, 30_000, record(fired), "last")
           for (const entry of done) timer.cancel(entry)
           expect(done.map((e: TimerEntry) => e.list)).toEqual([undefined, undefined, undefined])
-          expect([head.next, last.prev]).toEqual([last, head])
+          expect(head.list).toBe(last.list)
+          expect(head.list!.size).toBe(2)
           yield* TestClock.adjust("30 seconds")
           expect(fired).toEqual(["head", "last"])
         })

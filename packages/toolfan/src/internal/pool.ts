@@ -144,6 +144,10 @@ export class Pool implements Host, RunHost {
     if (deadline !== Number.POSITIVE_INFINITY) run.deadline = this.timer.lane(this.timer.now(), deadline, this.deadlinePassed, run)
   }
 
+  now(): number {
+    return this.timer.now()
+  }
+
   /** The admission strategy of a group (tasks without one, or of a group not configured, are not limited). */
   admission(group: string | undefined): Admission {
     return (group === undefined ? undefined : this.admissions.get(group)) ?? this.unlimited
@@ -211,8 +215,8 @@ export class Pool implements Host, RunHost {
   // ---------------------------------------------------------------------------
 
   /** Puts a job in line: its admission decides when it may take a slot. */
-  enqueue(job: Job): void {
-    job.queuedAt = this.timer.now()
+  enqueue(job: Job, now: number = this.timer.now()): void {
+    job.queuedAt = now
     job.state = State.Waiting
     this.pending++
     job.admission.enter(job)
@@ -282,7 +286,7 @@ export class Pool implements Host, RunHost {
    * Fills free slots in priority order. A job of `reuse`'s run is handed to
    * `reuse` (returned) instead of forking a new worker for it.
    */
-  pump(reuse: Worker | undefined): Job | undefined {
+  pump(reuse: Worker | undefined, now?: number): Job | undefined {
     let reused: Job | undefined = undefined
     while (this.active < this.max) {
       const job = this.ready.shift(always)
@@ -294,7 +298,7 @@ export class Pool implements Host, RunHost {
         this.reclaimed(job)
         continue
       }
-      this.begin(job)
+      this.begin(job, now ??= this.timer.now())
       if (reuse !== undefined && reused === undefined && job.run === reuse.run) {
         reused = job
         reuse.job = job
@@ -311,8 +315,7 @@ export class Pool implements Host, RunHost {
   // ---------------------------------------------------------------------------
 
   /** Bookkeeping at the start of an attempt: counts, wait time, timeout. */
-  private begin(job: Job): void {
-    const now = this.timer.now()
+  private begin(job: Job, now: number): void {
     job.state = State.Running
     job.attempts++
     job.timedOut = false
@@ -357,17 +360,15 @@ export class Pool implements Host, RunHost {
   private workerLoop(worker: Worker): Effect.Effect<void> {
     const step = (job: Job): Effect.Effect<void> =>
       Effect.matchCauseEffect(Effect.interruptible(attempt(job)), {
-        onSuccess: (value) => {
-          this.succeed(job, value)
-          return next()
-        },
-        onFailure: (cause) => Effect.flatMap(this.fail(worker, job, cause), next)
+        // one clock reading for the end of this attempt and the start of the next
+        onSuccess: (value) => next(this.succeed(job, value)),
+        onFailure: (cause) => Effect.flatMap(this.fail(worker, job, cause), () => next(undefined))
       })
-    const next = (): Effect.Effect<void> => {
+    const next = (now: number | undefined): Effect.Effect<void> => {
       worker.job = undefined
       // an interrupted worker cannot be reused, and a cancelled run starts nothing more
       const reuse = worker.doomed || worker.run.cancelled !== undefined ? undefined : worker
-      const job = this.pump(reuse)
+      const job = this.pump(reuse, now)
       return job === undefined ? Effect.void : step(job)
     }
     return Effect.suspend(() => step(worker.job!))
@@ -410,17 +411,16 @@ export class Pool implements Host, RunHost {
     this.release(job)
   }
 
-  private succeed(job: Job, value: unknown): void {
+  /** Records a success; returns the clock reading it used. */
+  private succeed(job: Job, value: unknown): number {
     this.endAttempt(job)
     job.state = State.Done
+    const now = this.timer.now()
     this.record(
       job,
-      TaskResult.succeed(job.task.name, value, {
-        attempts: job.attempts,
-        durationMs: this.timer.now() - job.firstStart,
-        waitMs: job.waitMs
-      })
+      TaskResult.succeed(job.task.name, value, { attempts: job.attempts, durationMs: now - job.firstStart, waitMs: job.waitMs })
     )
+    return now
   }
 
   /**

@@ -26,43 +26,91 @@
  * Empty levels stay in the map for reuse while there are few of them.
  */
 
-/** The links a queued object carries (set by the list holding it). @internal */
+/** What a queued object carries (set by the list holding it). @internal */
 export interface Linked<T extends Linked<T>> {
-  prev: T | undefined
-  next: T | undefined
   /** The list holding it, if any. */
   list: List<T> | undefined
+  /** Its position in that list (absolute: see `List`). */
+  slot: number
 }
 
-/** A doubly linked list threaded through its items. @internal */
+/** Holes (removed items) tolerated beyond the live items before a list is compacted. */
+const HOLES = 64
+
+/**
+ * A FIFO in an array, whose items know their position, so that removing one
+ * from the middle is O(1): its slot becomes a hole, skipped when it reaches
+ * the front. The holes are compacted away once they outnumber the live items
+ * (plus a few), so the array stays within twice what is live (amortised O(1)
+ * per removal) and a removed item is never kept.
+ *
+ * Why not a linked list through the items: writing to the neighbours on every
+ * removal touched two more objects per task (cache misses, old-to-new
+ * pointers for the GC) and measured ~0.15 µs per task more on 20,000 tasks.
+ * @internal
+ */
 export class List<T extends Linked<T>> {
-  head: T | undefined = undefined
-  tail: T | undefined = undefined
+  private items: Array<T | undefined> = []
+  /** Index of the first slot that may be live. */
+  private front = 0
+  /** Absolute position of `items[0]`. */
+  private base = 0
+  /** Live items. */
   size = 0
 
   push(item: T): void {
     item.list = this
-    item.next = undefined
-    const tail = this.tail
-    item.prev = tail
-    if (tail === undefined) this.head = item
-    else tail.next = item
-    this.tail = item
+    item.slot = this.base + this.items.length
+    this.items.push(item)
     this.size++
   }
 
-  /** Unlinks `item`, which this list holds. */
+  /** The first live item, if any. */
+  first(): T | undefined {
+    const items = this.items
+    let i = this.front
+    while (i < items.length && items[i] === undefined) i++
+    this.front = i
+    return items[i]
+  }
+
+  /** Takes `item`, which this list holds, out. */
   remove(item: T): void {
-    const prev = item.prev
-    const next = item.next
-    if (prev === undefined) this.head = next
-    else prev.next = next
-    if (next === undefined) this.tail = prev
-    else next.prev = prev
-    item.prev = undefined
-    item.next = undefined
+    const i = item.slot - this.base
+    this.items[i] = undefined
     item.list = undefined
     this.size--
+    if (this.size === 0) {
+      // empty: positions start again (no item holds one of this list any more)
+      this.items = []
+      this.base = 0
+      this.front = 0
+    } else if (i === this.front) {
+      this.front++
+      // the taken prefix goes once it outgrows the rest: positions stay (no item is touched)
+      if (this.front > 1024 && 2 * this.front > this.items.length) {
+        this.items = this.items.slice(this.front)
+        this.base += this.front
+        this.front = 0
+      }
+    } else if (this.items.length - this.front - this.size > this.size + HOLES) {
+      this.compact()
+    }
+  }
+
+  /** Drops the holes: the live items get new positions, after every position used so far. */
+  private compact(): void {
+    const live: Array<T | undefined> = []
+    const base = this.base + this.items.length
+    for (let i = this.front; i < this.items.length; i++) {
+      const item = this.items[i]
+      if (item === undefined) continue
+      item.slot = base + live.length
+      live.push(item)
+    }
+    this.items = live
+    this.base = base
+    this.front = 0
   }
 }
 
@@ -126,7 +174,7 @@ export class BucketQueue<T extends Queued<T>> {
     for (;;) {
       const level = this.heap.peek()
       if (level === undefined) return undefined
-      const item = level.head!
+      const item = level.first()!
       this.take(level, item)
       if (live(item)) return item
     }

@@ -45,10 +45,9 @@ export const enum State {
 /** One task of a run, as the pool sees it. @internal */
 export class Job {
   state = State.New
-  /** Links of the queue holding it (queue.ts). */
-  prev: Job | undefined = undefined
-  next: Job | undefined = undefined
+  /** The queue holding it, and its position there (queue.ts). */
   list: List<Job> | undefined = undefined
+  slot = 0
   /** Admission state (admission.ts). */
   place = false
   hold: Hold | undefined = undefined
@@ -100,7 +99,9 @@ export class Worker {
 /** What a run needs from the pool. @internal */
 export interface RunHost {
   admission(group: string | undefined): Admission
-  enqueue(job: Job): void
+  enqueue(job: Job, now?: number): void
+  /** A reading of the pool's monotonic clock, in ms. */
+  now(): number
   /** Gives a job its failed result. */
   settle(job: Job, error: TaskError<unknown>): void
   /** Every task settled and the run is closed. */
@@ -139,7 +140,8 @@ export const execute = (
     Effect.flatMap(Effect.runtime<any>(), (runtime) => {
       const run = new Run(host, workerRuntime(runtime), options, parent, traces(runtime))
       host.open(run)
-      for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i))
+      const now = host.now()
+      for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i), now)
       run.close()
       host.pump(undefined)
       const cut = Effect.zipRight(Effect.sync(() => host.cancel(run, "interrupted")), Deferred.await(run.over))
@@ -200,12 +202,12 @@ export class Run {
    * run it settles at once as `TaskInterrupted`. The owner fills free slots
    * afterwards (`Pool.pump`). Returns its index.
    */
-  add(task: Task.Any, held = false): number {
+  add(task: Task.Any, held = false, now?: number): number {
     const index = this.jobs.length
     const job = new Job(this, index, task, this.host.admission(task.group))
     this.jobs.push(job)
     if (this.cancelled !== undefined) this.host.settle(job, interrupted(job, this.cancelled))
-    else if (!held) this.host.enqueue(job)
+    else if (!held) this.host.enqueue(job, now)
     return index
   }
 
