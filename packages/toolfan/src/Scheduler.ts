@@ -263,7 +263,7 @@ const makeService = (pool: internal.Pool): Service => {
   })
   internalRuns.set(service, (tasks, options) => {
     const signal = options.signal
-    const job = signal === undefined ? undefined : runs.signalJobs.get(signal)
+    const job = signal === undefined ? undefined : pool.signals.get(signal)
     // only the signal of the attempt running now, on this scheduler, makes a nested run
     const parent = job !== undefined && job.run.host === pool && job.controller?.signal === signal ? job : undefined
     return runs.execute(pool, tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>

@@ -10,8 +10,8 @@ import * as Option from "effect/Option"
 import * as Metrics from "../Metrics.js"
 import * as Spans from "../Spans.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
-import { promiseEffect } from "./promise.js"
-import { type Job, signalJobs } from "./run.js"
+import { promiseEffect, settleWith } from "./promise.js"
+import type { Job } from "./run.js"
 
 /** The effect of `job`'s next attempt, in a span when its run is traced. @internal */
 export const attempt = (job: Job): Effect.Effect<unknown, unknown> => {
@@ -19,10 +19,7 @@ export const attempt = (job: Job): Effect.Effect<unknown, unknown> => {
   const evaluate = task.evaluate
   const effect = evaluate === undefined
     ? task.effect as Effect.Effect<unknown, unknown>
-    : promiseEffect(evaluate, (controller) => {
-      job.controller = controller
-      signalJobs.set(controller.signal, job)
-    })
+    : promiseEffect(evaluate, job)
   if (!job.run.traced) return effect
   return Effect.withSpan(
     Effect.onExit(effect, (exit) => Effect.annotateCurrentSpan(Spans.attributes.outcome, outcome(job, exit))),
@@ -41,6 +38,32 @@ export const attempt = (job: Job): Effect.Effect<unknown, unknown> => {
       }
     }
   )
+}
+
+/**
+ * Calls a promise task's function for `job`'s current attempt, in its run's
+ * async context, and reports the outcome (a value, or a rejection or throw as
+ * a failure) to `done`. No fiber: see `Pool.startDirect`. @internal
+ */
+export const callDirect = (job: Job, done: (job: Job, attempt: number, outcome: Outcome, value: unknown) => void): void => {
+  const evaluate = job.task.evaluate!
+  const attempt = job.attempts
+  const succeed = (value: unknown) => done(job, attempt, Outcome.Succeeded, value)
+  const fail = (error: unknown) => done(job, attempt, Outcome.Failed, error)
+  job.run.effectScheduler.enter(() => {
+    if (evaluate.length === 0) return settleWith(evaluate as () => unknown, succeed, fail)
+    const controller = new AbortController()
+    job.own(controller)
+    settleWith(() => evaluate(controller.signal), succeed, fail)
+  })
+}
+
+/** How a direct attempt ended. @internal */
+export const enum Outcome {
+  Succeeded,
+  Failed,
+  /** Cut by the pool (timed out, cancelled, its permit lost). */
+  Cut
 }
 
 /** What a failed attempt is, and whether it may be retried (a failure `E` or a timeout). @internal */

@@ -30,6 +30,10 @@ export class InContext implements EffectScheduler.Scheduler {
     const context = this.context
     this.base.scheduleTask(() => context.runInAsyncScope(task), priority, fiber)
   }
+  /** Calls `f` in the context. */
+  enter(f: () => void): void {
+    this.context.runInAsyncScope(f)
+  }
   shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
     return this.base.shouldYield(fiber)
   }

@@ -62,6 +62,8 @@ export class Job {
   /** The current attempt's wait for a slot. */
   lastWaitMs = 0
   timedOut = false
+  /** The running attempt is being cut (timed out, cancelled, its permit lost). */
+  cut = false
   entry: TimerEntry | undefined = undefined
   worker: Worker | undefined = undefined
   scheduleState: unknown = undefined
@@ -75,6 +77,11 @@ export class Job {
   /** Its task's priority; `Infinity` while it takes its lent slot back. */
   priority: number
   readonly tags: GroupTags
+  /** Takes the AbortController of its attempt (see `promiseEffect`): the pool aborts it, and knows it by its signal. */
+  own(controller: AbortController): void {
+    this.controller = controller
+    this.run.host.signals.set(controller.signal, this)
+  }
   constructor(
     readonly run: Run,
     readonly index: number,
@@ -113,6 +120,13 @@ export interface RunHost {
   cancel(run: Run, reason: Reason): void
   /** The attempt a run started by `owner`'s fiber is nested in, if any. */
   parentOf(owner: Owner | undefined): Job | undefined
+  /**
+   * The running attempts' signals, so that a Promise API run given a task's
+   * signal is known to be nested in it. A Map entry while the attempt runs
+   * measured cheaper than a WeakMap entry per attempt (an ephemeron each for
+   * the GC) or a property on the signal.
+   */
+  readonly signals: Map<AbortSignal, Job>
 }
 
 /** Options of {@link execute}: a run's, and which tasks its owner holds back. @internal */
@@ -245,12 +259,7 @@ export class Run {
 export const interrupted = (job: Job, reason: Reason): TaskInterrupted =>
   new TaskInterrupted({ task: job.task.name, reason, attempts: job.attempts })
 
-/**
- * The job whose attempt owns an AbortSignal, so that a Promise API run given
- * a task's signal is known to be nested in that task.
- * @internal
- */
-export const signalJobs = new WeakMap<AbortSignal, Job>()
+
 
 /**
  * A fiber forked during an attempt belongs to that attempt (job and attempt
