@@ -71,10 +71,10 @@ import * as Metrics from "../Metrics.js"
 import { TaskDefect, type TaskError, TaskFailed } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
 import { type Admission, Cap, type Host, Limited, unlimited } from "./admission.js"
-import { attempt, callDirect, classify, Outcome, timeoutReason } from "./attempt.js"
+import { attempt, classify, Direct, timeoutReason } from "./attempt.js"
 import { outcomeTags } from "./observe.js"
 import { BucketQueue, remove } from "./queue.js"
-import { currentWorker, interrupted, Job, type Owner, type Reason, type Run, type RunHost, State, Worker } from "./run.js"
+import { currentWorker, interrupted, Job, type Reason, type Run, type RunHost, State, Worker } from "./run.js"
 import { onAbort } from "./signals.js"
 import { Timer } from "./timer.js"
 
@@ -104,9 +104,8 @@ export class Pool implements Host, RunHost {
   readonly unlimited: Admission = unlimited(this)
   readonly runs = new Set<Run>()
   readonly signals = new Map<AbortSignal, Job>()
-  /** Direct promise attempts to call (see `startDirect`). */
-  private direct: Array<Job> = []
-  private directScheduled = false
+  /** Promise attempts run without a fiber. */
+  private readonly direct = new Direct(this)
   readonly timer: Timer
   /** Done when the last run is over after `shutdown`. */
   private idle: Deferred.Deferred<void> | undefined = undefined
@@ -304,7 +303,7 @@ export class Pool implements Host, RunHost {
       }
       this.begin(job, now ??= this.timer.now())
       if (job.task.evaluate !== undefined && !job.run.traced) {
-        this.startDirect(job)
+        this.direct.start(job)
         continue
       }
       if (reuse !== undefined && reused === undefined && job.run === reuse.run) {
@@ -395,51 +394,11 @@ export class Pool implements Host, RunHost {
     if (job.controller !== undefined) job.controller.abort(job.timedOut ? timeoutReason(job) : undefined)
     const worker = job.worker
     if (worker === undefined) {
-      const attempt = job.attempts
-      queueMicrotask(() => this.directDone(job, attempt, Outcome.Cut, undefined))
+      this.direct.cut(job)
     } else if (worker.fiber !== undefined && !worker.doomed) {
       worker.doomed = true
       worker.fiber.unsafeInterruptAsFork(FiberId.none)
     }
-  }
-
-  // ---------------------------------------------------------------------------
-  // direct promise attempts
-  // ---------------------------------------------------------------------------
-
-  /**
-   * A promise task (not traced) runs without a fiber: `pump` queues it and
-   * its function is called in a microtask (never inside the bookkeeping), in
-   * its run's async context; its promise settles it. Going through a worker
-   * fiber — an `Effect.async`, a suspension and a scheduler hop per attempt —
-   * measured ~1 µs more per task than the promise itself.
-   */
-  private startDirect(job: Job): void {
-    this.direct.push(job)
-    if (this.directScheduled) return
-    this.directScheduled = true
-    queueMicrotask(this.flushDirect)
-  }
-
-  private readonly flushDirect = (): void => {
-    this.directScheduled = false
-    const jobs = this.direct
-    this.direct = []
-    for (const job of jobs) {
-      if (job.state === State.Running && !job.cut) callDirect(job, this.directDone)
-    }
-  }
-
-  /** A direct attempt ended (a stale report, of an earlier attempt or after a cut, is ignored). */
-  private readonly directDone = (job: Job, attempt: number, outcome: Outcome, value: unknown): void => {
-    if (job.state !== State.Running || job.attempts !== attempt || (outcome !== Outcome.Cut && job.cut)) return
-    if (outcome === Outcome.Succeeded) {
-      this.pump(undefined, this.succeed(job, value))
-      return
-    }
-    const backoff = this.fail(undefined, job, outcome === Outcome.Cut ? Cause.interrupt(FiberId.none) : Cause.fail(value))
-    if (backoff !== Effect.void) Runtime.runFork(this.runtime, backoff, { immediate: false })
-    this.pump(undefined)
   }
 
   /** Safety net: a worker that ended with its job unsettled (a bug) settles it as a defect. */
@@ -473,7 +432,7 @@ export class Pool implements Host, RunHost {
   }
 
   /** Records a success; returns the clock reading it used. */
-  private succeed(job: Job, value: unknown): number {
+  succeed(job: Job, value: unknown): number {
     this.endAttempt(job)
     job.state = State.Done
     const now = this.timer.now()
@@ -489,7 +448,7 @@ export class Pool implements Host, RunHost {
    * wait out its backoff. Timeouts and failures `E` may be retried; defects
    * and interruptions never are.
    */
-  private fail(worker: Worker | undefined, job: Job, cause: Cause.Cause<unknown>): Effect.Effect<void> {
+  fail(worker: Worker | undefined, job: Job, cause: Cause.Cause<unknown>): Effect.Effect<void> {
     this.endAttempt(job)
     const run = job.run
     const { name, retries } = job.task
@@ -573,17 +532,6 @@ export class Pool implements Host, RunHost {
   // ---------------------------------------------------------------------------
   // nested runs
   // ---------------------------------------------------------------------------
-
-  /** The attempt a run started by `owner`'s fiber is nested in, if it belongs to this pool. */
-  parentOf(owner: Owner | undefined): Job | undefined {
-    if (owner === undefined) return undefined
-    const job = owner.job
-    if (job === undefined || job.run.host !== this || job.state !== State.Running) return undefined
-    // a forked fiber's run is nested only in the attempt it was forked from, while that attempt runs. (A Runtime
-    // captured inside an attempt carries the Worker itself: pinning it to the attempt would need a FiberRef update per
-    // attempt, ~0.3 µs, so a run made with it later counts as nested in whatever that worker runs then.)
-    return owner._tag === "Worker" || (job.attempts === owner.attempt && job.worker !== undefined) ? job : undefined
-  }
 
   /**
    * Lends `job`'s slot (and group place) to a nested run, so that a run

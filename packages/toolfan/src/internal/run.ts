@@ -118,8 +118,6 @@ export interface RunHost {
   /** Fills free slots. */
   pump(reuse: undefined): void
   cancel(run: Run, reason: Reason): void
-  /** The attempt a run started by `owner`'s fiber is nested in, if any. */
-  parentOf(owner: Owner | undefined): Job | undefined
   /**
    * The running attempts' signals, so that a Promise API run given a task's
    * signal is known to be nested in it. A Map entry while the attempt runs
@@ -163,7 +161,18 @@ export const execute = (
     })
   return parent !== undefined
     ? body(parent)
-    : Effect.flatMap(FiberRef.get(currentWorker), (owner) => body(host.parentOf(owner)))
+    : Effect.flatMap(FiberRef.get(currentWorker), (owner) => body(parentOf(host, owner)))
+}
+
+/** The attempt a run started by `owner`'s fiber is nested in, if it belongs to `host`. */
+const parentOf = (host: RunHost, owner: Owner | undefined): Job | undefined => {
+  if (owner === undefined) return undefined
+  const job = owner.job
+  if (job === undefined || job.run.host !== host || job.state !== State.Running) return undefined
+  // a forked fiber's run is nested only in the attempt it was forked from, while that attempt runs. (A Runtime
+  // captured inside an attempt carries the Worker itself: pinning it to the attempt would need a FiberRef update per
+  // attempt, ~0.3 µs, so a run made with it later counts as nested in whatever that worker runs then.)
+  return owner._tag === "Worker" || (job.attempts === owner.attempt && job.worker !== undefined) ? job : undefined
 }
 
 /** @internal */
