@@ -172,8 +172,30 @@ const TaskProto = {
   },
   toString(this: Task<unknown, unknown, unknown>) {
     return `Task(${this.name})`
+  },
+  // made when read: most tasks never need it (a Duration per task measured ~0.1 µs)
+  get timeout(): Duration.Duration | undefined {
+    const ms = (this as unknown as { readonly timeoutMs: number }).timeoutMs
+    return ms === Number.POSITIVE_INFINITY ? undefined : Duration.millis(ms)
   }
 }
+
+/**
+ * A promise task's prototype: its `effect` is made when read (the pool calls
+ * the function directly, so most promise tasks never need one).
+ */
+const PromiseTaskProto = Object.create(TaskProto, {
+  effect: {
+    get() {
+      const task = this as { _effect?: Effect.Effect<unknown, unknown>; evaluate: (signal: AbortSignal) => unknown }
+      return task._effect ??= promiseEffect(task.evaluate)
+    },
+    set(effect: Effect.Effect<unknown, unknown>) {
+      ;(this as { _effect?: Effect.Effect<unknown, unknown> })._effect = effect
+    },
+    enumerable: true
+  }
+})
 
 const optionKeys: ReadonlySet<string> = new Set(["timeout", "retries", "schedule", "retryWhile", "priority", "group"])
 
@@ -185,7 +207,8 @@ const optionKeys: ReadonlySet<string> = new Set(["timeout", "retries", "schedule
 export const makeAt = <A, E, R>(
   where: string,
   name: unknown,
-  effect: Effect.Effect<A, E, R>,
+  /** Its effect; `undefined` for a promise task (`evaluate`), whose effect is made when read. */
+  effect: Effect.Effect<A, E, R> | undefined,
   options: Options<E> | undefined,
   evaluate?: ((signal: AbortSignal) => PromiseLike<A> | A) | undefined
 ): Task<A, E, R> => {
@@ -200,11 +223,10 @@ export const makeAt = <A, E, R>(
   if (o.schedule !== undefined && !Schedule.isSchedule(o.schedule)) {
     validate.invalid(where, "schedule", "a Schedule", o.schedule, "type")
   }
-  const task = Object.create(TaskProto)
+  const task = Object.create(evaluate === undefined ? TaskProto : PromiseTaskProto)
   task.name = name
-  task.effect = effect
+  if (evaluate === undefined) task.effect = effect
   task.timeoutMs = timeoutMs
-  task.timeout = timeoutMs === Number.POSITIVE_INFINITY ? undefined : Duration.millis(timeoutMs)
   task.retries = retries
   task.priority = priority
   task.group = group
@@ -221,9 +243,11 @@ export const makeAt = <A, E, R>(
  * @internal
  */
 export const withEffect = <A, E, R>(template: Task<any, any, any>, effect: Effect.Effect<A, E, R>): Task<A, E, R> => {
-  const task = Object.create(Object.getPrototypeOf(template))
+  const task = Object.create(TaskProto)
   Object.assign(task, template)
   task.effect = effect
+  // an effect task: the pool runs its effect, not a promise function
+  task.evaluate = undefined
   return task
 }
 
@@ -284,7 +308,7 @@ export const fromPromise = <A>(
   options?: Options<unknown> | undefined
 ): Task<A, unknown> => {
   validate.func("Task.fromPromise", "evaluate", evaluate)
-  return makeAt("Task.fromPromise", name, promiseEffect(evaluate), options, evaluate)
+  return makeAt("Task.fromPromise", name, undefined, options, evaluate)
 }
 
 /**

@@ -149,7 +149,7 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       const evaluate = call.length > args.length
         ? args.length === 0 ? (signal: AbortSignal) => call(signal) : (signal: AbortSignal) => call(...args, signal)
         : args.length === 0 ? () => call() : () => call(...args)
-      return CoreTask.makeAt("Task", name, promiseEffect(evaluate), policies, evaluate)
+      return CoreTask.makeAt("Task", name, undefined, policies, evaluate)
     })
   }
 }
