@@ -210,11 +210,13 @@ export const makeAt = <A, E, R>(
   /** Its effect; `undefined` for a promise task (`evaluate`), whose effect is made when read. */
   effect: Effect.Effect<A, E, R> | undefined,
   options: Options<E> | undefined,
-  evaluate?: ((signal: AbortSignal) => PromiseLike<A> | A) | undefined
+  evaluate?: ((signal: AbortSignal) => PromiseLike<A> | A) | undefined,
+  /** The option keys its caller takes (the Promise API's `Task` also takes `args`). */
+  keys: ReadonlySet<string> = optionKeys
 ): Task<A, E, R> => {
   validate.nonEmptyString(where, "name", name)
   const o = options === undefined ? {} : validate.record(where, "options", options) as Options<E>
-  validate.knownKeys(where, o as Record<string, unknown>, optionKeys)
+  validate.knownKeys(where, o as Record<string, unknown>, keys)
   const timeoutMs = o.timeout === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "timeout", o.timeout)
   const retries = o.retries === undefined ? 0 : validate.integer(where, "retries", o.retries, 0, false)
   const priority = o.priority === undefined ? 0 : validate.finiteNumber(where, "priority", o.priority)

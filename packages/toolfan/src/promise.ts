@@ -53,18 +53,24 @@ export type {
   TaskError
 }
 
+/** toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect (anything else as it is). */
+const jsError = (error: unknown): unknown => {
+  if (!isInvalidOption(error)) return error
+  const Ctor = error.kind === "type" ? TypeError : RangeError
+  return new Ctor(error.message, { cause: error })
+}
+
 /** Rethrows toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect. */
 const jsErrors = <A>(f: () => A): A => {
   try {
     return f()
   } catch (error) {
-    if (isInvalidOption(error)) {
-      const Ctor = error.kind === "type" ? TypeError : RangeError
-      throw new Ctor(error.message, { cause: error })
-    }
-    throw error
+    throw jsError(error)
   }
 }
+
+/** The options of a Promise API `Task`: the core's, with `args`. */
+const taskOptionKeys: ReadonlySet<string> = new Set(["args", "timeout", "retries", "retryWhile", "priority", "group"])
 
 /**
  * Options of a {@link Task}.
@@ -135,22 +141,24 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
   readonly core: CoreTask.Task<ValueOf<F>, unknown>
 
   constructor(readonly name: string, readonly fn: F, ...[options]: TaskOptionsFor<F>) {
-    this.core = jsErrors(() => {
+    // made per call on the hot path: no closure for the checks, no copy of the options
+    try {
       validate.func("Task", "fn", fn)
-      const { args = [], ...policies } = options === undefined
-        ? {}
-        : validate.record("Task", "options", options) as TaskOptions<ReadonlyArray<unknown>>
-      if ("schedule" in policies) {
-        validate.invalid("Task", "options.schedule", "left out (the Promise API uses the default backoff)", policies.schedule, "type")
+      const o = options === undefined ? undefined : validate.record("Task", "options", options) as TaskOptions<ReadonlyArray<unknown>>
+      if (o !== undefined && "schedule" in o) {
+        validate.invalid("Task", "options.schedule", "left out (the Promise API uses the default backoff)", (o as { schedule?: unknown }).schedule, "type")
       }
+      const args = o?.args ?? []
       if (!Array.isArray(args)) validate.invalid("Task", "args", "an array", args, "type")
       const call = fn as unknown as (...args: ReadonlyArray<unknown>) => PromiseLike<ValueOf<F>> | ValueOf<F>
-      // without arguments, no spread per call (the common case, on the hot path)
+      // a function that declares no more parameters than its arguments gets no signal; without arguments, no spread
       const evaluate = call.length > args.length
-        ? args.length === 0 ? (signal: AbortSignal) => call(signal) : (signal: AbortSignal) => call(...args, signal)
-        : args.length === 0 ? () => call() : () => call(...args)
-      return CoreTask.makeAt("Task", name, undefined, policies, evaluate)
-    })
+        ? args.length === 0 ? call as (signal: AbortSignal) => PromiseLike<ValueOf<F>> | ValueOf<F> : (signal: AbortSignal) => call(...args, signal)
+        : args.length === 0 ? call as () => PromiseLike<ValueOf<F>> | ValueOf<F> : () => call(...args)
+      this.core = CoreTask.makeAt("Task", name, undefined, o, evaluate, taskOptionKeys)
+    } catch (error) {
+      throw jsError(error)
+    }
   }
 }
 
