@@ -14,6 +14,7 @@ import { formatTable, notes, REPS, type Row, smoke } from "./harness.js"
 import * as batching from "./sections/batching.js"
 import * as headline from "./sections/headline.js"
 import * as makespan from "./sections/makespan.js"
+import * as million from "./sections/million.js"
 import * as overhead from "./sections/overhead.js"
 import * as priority from "./sections/priority.js"
 import * as redis from "./sections/redis.js"
@@ -25,6 +26,7 @@ const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Ar
   ["headline", headline],
   ["batching", batching],
   ["scale", scale],
+  ["million", million],
   ["priority", priority],
   ["redis", redis]
 ]
