@@ -219,13 +219,16 @@ export const make = <I, X, E = never, R = never>(
 /** {@link make}, naming `where` in its errors (the Promise API's `new MicroBatcher`). @internal */
 export const makeAt = <I, X, E = never, R = never>(
   where: string,
-  options: Options<I, X, E, R>
+  options: Options<I, X, E, R>,
+  /** `run` as a promise function too (the MicroBatcher's), run without a fiber per batch. */
+  runPromise?: ((items: ReadonlyArray<I>, signal: AbortSignal) => unknown) | undefined
 ): Effect.Effect<Batcher<I, Output<X>, E | ItemError<X>>, InvalidOption, Scope.Scope | R> =>
   Effect.gen(function*() {
     const checked = yield* Effect.try({
       try: () => checkOptions(where, options),
       catch: (e) => e as InvalidOption
     })
+    if (runPromise !== undefined) checked.internal = { ...checked.internal, runPromise }
     // one scope of our own, closed in order whatever the caller's scope does (it may close its finalizers in
     // parallel): first the batcher (it sends what is pending and waits for the batches), then its pool. The
     // pool's cap is the cap on batches in flight; its timer also serves the batching windows
@@ -272,7 +275,8 @@ const checkOptions = (where: string, options: Options<any, any, any, any>) => {
   }
   // the batch call's policies are a task's: check them once, now
   const template = Task.makeAt(where, name, Effect.void, taskOptions)
-  return { maxBatchesInFlight, internal: { run, maxSize, maxWaitMs, key, template, name } }
+  const internalOptions: internal.Options = { run, maxSize, maxWaitMs, key, template, name }
+  return { maxBatchesInFlight, internal: internalOptions }
 }
 
 const makeBatcher = <I, O, E>(impl: internal.BatcherImpl): Batcher<I, O, E> => {

@@ -254,6 +254,18 @@ export const withEffect = <A, E, R>(template: Task<any, any, any>, effect: Effec
 }
 
 /**
+ * A copy of a checked task with another promise function (no checks: one task
+ * per batch call of a MicroBatcher). @internal
+ */
+export const withEvaluate = <A>(template: Task<any, any, any>, evaluate: (signal: AbortSignal) => unknown): Task<A, unknown> => {
+  const task = Object.create(PromiseTaskProto)
+  Object.assign(task, template)
+  task.evaluate = evaluate
+  task._effect = undefined
+  return task
+}
+
+/**
  * Makes a task from an effect. Throws an `InvalidOption` at once if the name
  * or an option is invalid (the message names the option and the value).
  *

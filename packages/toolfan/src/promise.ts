@@ -20,6 +20,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
 import { promiseEffect } from "./internal/promise.js"
@@ -355,13 +356,16 @@ export class MicroBatcher<I, O> {
       validate.knownKeys("MicroBatcher", record, microBatcherKeys)
       return record
     })
-    const run = (items: ReadonlyArray<I>) =>
-      Effect.map(
-        promiseEffect((signal) => batchFn(items, signal)),
-        (outputs) => Array.isArray(outputs) ? outputs.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : outputs
-      )
+    // an Error in place of an output fails that item alone
+    const outputs = (out: unknown) =>
+      (Array.isArray(out) ? out.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : out) as ReadonlyArray<unknown>
+    const run = (items: ReadonlyArray<I>) => Effect.map(promiseEffect((signal) => batchFn(items, signal)), outputs)
+    const runPromise = (items: ReadonlyArray<I>, signal: AbortSignal) => {
+      const out = batchFn(items, signal)
+      return Predicate.isPromiseLike(out) ? Promise.resolve(out).then(outputs) : outputs(out)
+    }
     const scope = Effect.runSync(Scope.make())
-    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.makeAt("MicroBatcher", { ...o, run }), scope))
+    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.makeAt("MicroBatcher", { ...o, run }, runPromise), scope))
     if (Exit.isFailure(exit)) {
       Effect.runSync(Scope.close(scope, Exit.void))
       jsErrors(() => {

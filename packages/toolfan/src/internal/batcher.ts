@@ -107,6 +107,8 @@ interface Batch {
 
 export interface Options {
   readonly run: (items: ReadonlyArray<any>) => Effect.Effect<ReadonlyArray<unknown>, unknown, any>
+  /** The same batch call as a promise function (the Promise API's MicroBatcher), run without a fiber when untraced. */
+  readonly runPromise?: ((items: ReadonlyArray<any>, signal: AbortSignal) => unknown) | undefined
   readonly maxSize: number
   readonly maxWaitMs: number
   readonly key: ((item: any) => unknown) | undefined
@@ -404,6 +406,12 @@ export class BatcherImpl {
     for (let b = 0; b < n; b++) {
       const items = batches[b]!.items
       Metrics.batchSize.unsafeUpdate(items.length, tags)
+      const runPromise = this.options.runPromise
+      if (runPromise !== undefined && !this.traced) {
+        // a promise batch function (MicroBatcher) runs as a promise task: no fiber per batch (see attempt.ts)
+        tasks[b] = Task.withEvaluate(template, (signal: AbortSignal) => runPromise(items, signal))
+        continue
+      }
       const call = Effect.suspend(() => run(items))
       // inside the batch task's attempt span when traced: one more span, with the batch's size
       tasks[b] = Task.withEffect(
