@@ -83,6 +83,24 @@ describe.skipIf(!available)("RedisLimit", () => {
   const freshKey = () => `k${++n}`
 
   describe("concurrency", () => {
+    it.live("a burst of tasks while the connection is still opening prints no MaxListenersExceededWarning", () =>
+      Effect.gen(function*() {
+        const warnings: Array<Error> = []
+        const onWarning = (w: Error) => warnings.push(w)
+        process.on("warning", onWarning)
+        yield* Effect.addFinalizer(() => Effect.sync(() => process.off("warning", onWarning)))
+        const key = freshKey()
+        const s = yield* Scheduler.make({
+          maxConcurrency: 64,
+          groups: { search: RedisLimit.concurrency({ key, max: 64, redis: server.url }) }
+        })
+        // 40 tasks ask for a lease at once, before the new connection is ready
+        const results = yield* s.run(Array.from({ length: 40 }, (_, i) => Task.make(`t${i}`, Effect.void, { group: "search" })))
+        expect(results.every((r) => r.ok)).toBe(true)
+        yield* Effect.sleep(10)
+        expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message)).toEqual([])
+      }).pipe(Effect.scoped))
+
     it.live("two schedulers sharing a key never run more than max together, and leave no lease behind", () =>
       Effect.gen(function*() {
         const key = freshKey()

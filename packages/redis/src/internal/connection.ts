@@ -74,17 +74,24 @@ export const client = (connection: Connection, timeoutMs: number, reconnectMs = 
           const left = timeoutMs - (performance.now() - c.notReadySince)
           if (left <= 0) return Promise.reject(c.lastError ?? new Error(`not connected (${redis.status})`))
           return new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => {
-              redis.off("ready", onReady)
-              reject(c.lastError ?? new Error(`not connected (${redis.status})`))
-            }, left)
-            const onReady = () => {
+            const timer = setTimeout(() => reject(c.lastError ?? new Error(`not connected (${redis.status})`)), left)
+            nextReady().then(() => {
               clearTimeout(timer)
               resolve()
-            }
-            redis.once("ready", onReady)
+            })
           })
         }
+      }
+      // every caller waiting for the connection waits on one promise: a "ready" listener each would make Node print
+      // a false MaxListenersExceededWarning as soon as 11 calls wait at once (a burst of tasks at startup)
+      let waiting: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined
+      const nextReady = (): Promise<void> => {
+        if (waiting === undefined) {
+          let resolve!: () => void
+          const promise = new Promise<void>((r) => resolve = r)
+          waiting = { promise, resolve }
+        }
+        return waiting.promise
       }
       // without a listener ioredis prints every connection error; they surface in failures instead
       redis.on("error", (error) => {
@@ -95,6 +102,9 @@ export const client = (connection: Connection, timeoutMs: number, reconnectMs = 
       })
       redis.on("ready", () => {
         c.notReadySince = Number.POSITIVE_INFINITY
+        const w = waiting
+        waiting = undefined
+        w?.resolve()
       })
       return c
     }),
