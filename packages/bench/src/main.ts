@@ -19,9 +19,11 @@ import * as overhead from "./sections/overhead.js"
 import * as priority from "./sections/priority.js"
 import * as redis from "./sections/redis.js"
 import * as scale from "./sections/scale.js"
+import * as traced from "./sections/traced.js"
 
 const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Array<Row>> }]> = [
   ["overhead", overhead],
+  ["traced", traced],
   ["makespan", makespan],
   ["headline", headline],
   ["batching", batching],
