@@ -74,7 +74,11 @@ export const client = (connection: Connection, timeoutMs: number, reconnectMs = 
           const left = timeoutMs - (performance.now() - c.notReadySince)
           if (left <= 0) return Promise.reject(c.lastError ?? new Error(`not connected (${redis.status})`))
           return new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(c.lastError ?? new Error(`not connected (${redis.status})`)), left)
+            // a timeout over 2³¹−1 ms would overflow Node's timer (it would fire at once): it waits that long at most
+            const timer = setTimeout(
+              () => reject(c.lastError ?? new Error(`not connected (${redis.status})`)),
+              Math.min(left, 2 ** 31 - 1)
+            )
             nextReady().then(() => {
               clearTimeout(timer)
               resolve()
