@@ -371,6 +371,37 @@ describe("Scheduler", () => {
   })
 
   describe("timeouts", () => {
+    // lets the microtasks and immediates of promise tasks run between steps of the TestClock
+    const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+    it.effect("a promise task's value that comes after its attempt timed out is ignored; the retry's value is the result", () =>
+      Effect.gen(function*() {
+        const resolvers: Array<(value: string) => void> = []
+        const signals: Array<AbortSignal> = []
+        const task = Task.fromPromise(
+          "late",
+          (signal) => {
+            signals.push(signal)
+            return new Promise<string>((resolve) => resolvers.push(resolve))
+          },
+          { timeout: 100, retries: 1, schedule: Schedule.spaced(10) }
+        )
+        const fiber = yield* Effect.fork(Scheduler.run([task]))
+        yield* settle
+        yield* TestClock.adjust(100) // the first attempt times out: its signal is aborted
+        yield* settle
+        expect(signals[0]!.aborted).toBe(true)
+        yield* TestClock.adjust(10) // the backoff is over: the second attempt starts
+        yield* settle
+        expect(signals.length).toBe(2)
+        resolvers[0]!("first, too late")
+        yield* settle
+        resolvers[1]!("second")
+        const [result] = yield* Fiber.join(fiber)
+        expect([result.value, result.attempts, result.durationMs]).toEqual(["second", 2, 110])
+        expect(signals[1]!.aborted).toBe(false)
+      }).pipe(withScheduler()))
+
     it.effect("interrupts the attempt, runs its finalizers and reports TaskTimedOut", () =>
       Effect.gen(function*() {
         let finalized = false
