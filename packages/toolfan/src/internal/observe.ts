@@ -11,16 +11,50 @@
  *   `@effect/opentelemetry`'s layers, `Layer.setTracer`) and tracing is
  *   enabled; then every attempt runs in a span under the caller's span.
  */
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
+import type * as HashMap from "effect/HashMap"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import type * as Runtime from "effect/Runtime"
 import * as Tracer from "effect/Tracer"
 
 /** Effect's default tracer, which exports nothing. */
 const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/**
+ * What a run needs to make its attempts' spans itself, as `Effect.withSpan`
+ * would in the caller's fiber: the tracer, the parent span, the clock, the
+ * span annotations and links in effect. @internal
+ */
+export interface Trace {
+  readonly tracer: Tracer.Tracer
+  readonly parent: Option.Option<Tracer.AnySpan>
+  readonly clock: Clock.Clock
+  readonly timing: boolean
+  readonly annotations: Option.Option<HashMap.HashMap<string, unknown>>
+  readonly links: ReadonlyArray<Tracer.SpanLink>
+}
+
+/** The {@link Trace} of `runtime`, or `undefined` when its spans would go nowhere (see `traces`). @internal */
+export const traceOf = (runtime: Runtime.Runtime<unknown>): Trace | undefined => {
+  if (!traces(runtime) || !FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerEnabled)) return undefined
+  const services = FiberRefs.getOrDefault(runtime.fiberRefs, DefaultServices.currentServices)
+  const links = FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerSpanLinks)
+  return {
+    tracer: Context.get(services, Tracer.Tracer),
+    parent: Context.getOption(runtime.context, Tracer.ParentSpan),
+    clock: Context.get(services, Clock.Clock),
+    timing: FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerTimingEnabled),
+    annotations: Option.some(FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerSpanAnnotations)),
+    links: Chunk.toReadonlyArray(links)
+  }
+}
 
 /** Whether spans made in `runtime` go anywhere: its tracer is not Effect's default one. @internal */
 export const traces = (runtime: Runtime.Runtime<unknown>): boolean =>

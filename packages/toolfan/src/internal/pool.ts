@@ -302,7 +302,7 @@ export class Pool implements Host, RunHost {
         continue
       }
       this.begin(job, now ??= this.timer.now())
-      if (job.task.evaluate !== undefined && !job.run.traced) {
+      if (job.task.evaluate !== undefined) {
         this.direct.start(job)
         continue
       }

@@ -18,6 +18,7 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
+import type * as Tracer from "effect/Tracer"
 import type * as GroupLimit from "../GroupLimit.js"
 import type { GroupLimitUnavailable } from "../GroupLimit.js"
 import type * as Task from "../Task.js"
@@ -25,7 +26,7 @@ import { type TaskError, TaskInterrupted } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
 import type { Admission, Hold } from "./admission.js"
 import { InContext } from "./context.js"
-import { type GroupTags, tagsOf, traces } from "./observe.js"
+import { type GroupTags, tagsOf, type Trace, traceOf } from "./observe.js"
 import type { List } from "./queue.js"
 import type { TimerEntry } from "./timer.js"
 
@@ -64,6 +65,8 @@ export class Job {
   timedOut = false
   /** The running attempt is being cut (timed out, cancelled, its permit lost). */
   cut = false
+  /** The span of a traced promise attempt run without a fiber (see `Direct`). */
+  span: Tracer.Span | undefined = undefined
   entry: TimerEntry | undefined = undefined
   worker: Worker | undefined = undefined
   scheduleState: unknown = undefined
@@ -150,7 +153,7 @@ export const execute = (
   if (tasks.length === 0) return Effect.sync(() => [])
   const body = (parent: Job | undefined) =>
     Effect.flatMap(Effect.runtime<any>(), (runtime) => {
-      const run = new Run(host, workerRuntime(runtime), options, parent, traces(runtime))
+      const run = new Run(host, workerRuntime(runtime), options, parent, traceOf(runtime))
       host.open(run)
       const now = host.now()
       for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i), now)
@@ -209,10 +212,15 @@ export class Run {
     readonly options: RunOptions,
     /** The attempt this run was started from, whose slot it borrows. */
     readonly parent: Job | undefined,
-    /** Whether its attempts run in spans (a tracer that exports is installed; see observe.ts). */
-    readonly traced: boolean
+    /** How its attempts make spans, when a tracer that exports is installed (see observe.ts). */
+    readonly trace: Trace | undefined
   ) {
     this.effectScheduler = new InContext(runtime)
+  }
+
+  /** Whether its attempts run in spans. */
+  get traced(): boolean {
+    return this.trace !== undefined
   }
 
   /** Whether every task added so far has settled and no more will come. */
