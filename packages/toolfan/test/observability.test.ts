@@ -67,6 +67,49 @@ describe("observability", () => {
         expect(attempts.every((s) => attr(s, "toolfan.task.queue_wait_ms") === 0)).toBe(true)
       }).pipe(withScheduler()))
 
+    it.effect("promise tasks (run without a fiber) get the same spans: nested under the caller's, with their outcome and times", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        let calls = 0
+        const program = Scheduler.run([
+          Task.fromPromise("flaky", () => ++calls === 1 ? Promise.reject(new Error("transient")) : Promise.resolve(calls), {
+            retries: 1,
+            schedule: Schedule.spaced("100 millis"),
+            group: "web"
+          }),
+          Task.fromPromise("hung", (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))), {
+            timeout: "50 millis"
+          }),
+          Task.fromPromise("fine", () => "done")
+        ]).pipe(Effect.withSpan("agent step"), Effect.annotateSpans("tenant", "acme"))
+        const fiber = yield* Effect.fork(Effect.withTracer(program, tracer))
+        yield* settle
+        yield* TestClock.adjust(50)
+        yield* settle
+        yield* TestClock.adjust(100)
+        yield* settle
+        const results = yield* Fiber.join(fiber)
+        expect(results.map((r) => r.ok)).toEqual([true, false, true])
+
+        const step = spans.find((s) => s.name === "agent step")!
+        const attempts = spans.filter((s) => attr(s, "toolfan.task.name") !== undefined)
+        expect(attempts.map((s) => [s.name, attr(s, "toolfan.task.attempt"), attr(s, "toolfan.task.outcome")])).toEqual([
+          ["flaky", 1, "failed"],
+          ["hung", 1, "timedOut"],
+          ["fine", 1, "ok"],
+          ["flaky", 2, "ok"]
+        ])
+        for (const s of attempts) {
+          expect(Option.getOrUndefined(s.parent)).toBe(step)
+          expect(s.status._tag).toBe("Ended")
+          expect(attr(s, "tenant")).toBe("acme")
+        }
+        const hung = attempts.find((s) => s.name === "hung")!
+        if (hung.status._tag === "Ended") expect(hung.status.endTime - hung.status.startTime).toBe(BigInt(50_000_000))
+        expect(attr(attempts[0]!, "toolfan.task.group")).toBe("web")
+      }).pipe(withScheduler()))
+
     it.effect("an attempt's queue wait is on its span; user spans inside a task are children of its attempt span", () =>
       Effect.gen(function*() {
         const { spans, tracer } = recordingTracer()
