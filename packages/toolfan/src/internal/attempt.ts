@@ -127,8 +127,11 @@ const callDirect = (job: Job, done: (job: Job, attempt: number, outcome: Outcome
   const trace = job.run.trace
   if (trace === undefined) return job.run.effectScheduler.enter(call)
   const span = startSpan(job, trace)
-  // as a fiber in the span would: the tracer's own context (OpenTelemetry's active span) around the call
-  job.run.effectScheduler.enter(() => trace.tracer.context(call, { currentSpan: span } as unknown as Fiber.RuntimeFiber<unknown, unknown>))
+  // as a fiber in the span would: the tracer's own context (OpenTelemetry's active span) around the call. There is
+  // no fiber: the tracer gets a stand-in holding the span, the one field a tracer's `context` reads
+  // (`fiber.currentSpan`, as @effect/opentelemetry 0.64 and Effect's native tracer do)
+  const fiber = { currentSpan: span } as unknown as Fiber.RuntimeFiber<unknown, unknown>
+  job.run.effectScheduler.enter(() => trace.tracer.context(call, fiber))
 }
 
 /**
