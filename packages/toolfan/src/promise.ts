@@ -360,10 +360,11 @@ export class MicroBatcher<I, O> {
     const outputs = (out: unknown) =>
       (Array.isArray(out) ? out.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : out) as ReadonlyArray<unknown>
     const run = (items: ReadonlyArray<I>) => Effect.map(promiseEffect((signal) => batchFn(items, signal)), outputs)
-    const runPromise = (items: ReadonlyArray<I>, signal: AbortSignal) => {
-      const out = batchFn(items, signal)
-      return Predicate.isPromiseLike(out) ? Promise.resolve(out).then(outputs) : outputs(out)
-    }
+    const settled = (out: unknown) => Predicate.isPromiseLike(out) ? Promise.resolve(out).then(outputs) : outputs(out)
+    // a batch function that declares no signal parameter gets none (no AbortController per batch)
+    const runPromise = batchFn.length > 1
+      ? (items: ReadonlyArray<I>, signal: AbortSignal) => settled(batchFn(items, signal))
+      : (items: ReadonlyArray<I>) => settled((batchFn as (items: ReadonlyArray<I>) => unknown)(items))
     const scope = Effect.runSync(Scope.make())
     const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.makeAt("MicroBatcher", { ...o, run }, runPromise), scope))
     if (Exit.isFailure(exit)) {

@@ -409,7 +409,10 @@ export class BatcherImpl {
       const runPromise = this.options.runPromise
       if (runPromise !== undefined && !this.traced) {
         // a promise batch function (MicroBatcher) runs as a promise task: no fiber per batch (see attempt.ts)
-        tasks[b] = Task.withEvaluate(template, (signal: AbortSignal) => runPromise(items, signal))
+        tasks[b] = Task.withEvaluate(
+          template,
+          runPromise.length > 1 ? (signal: AbortSignal) => runPromise(items, signal) : () => runPromise(items, undefined!)
+        )
         continue
       }
       const call = Effect.suspend(() => run(items))
