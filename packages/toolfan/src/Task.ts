@@ -199,6 +199,8 @@ const PromiseTaskProto = Object.create(TaskProto, {
 
 const optionKeys: ReadonlySet<string> = new Set(["timeout", "retries", "schedule", "retryWhile", "priority", "group"])
 
+const noOptions: Options<never> = {}
+
 /**
  * Makes a task, checking its name and options and naming `where` in the
  * errors (`Task.make`, the Promise API's `Task`, a batcher's template). Throws
@@ -215,7 +217,7 @@ export const makeAt = <A, E, R>(
   keys: ReadonlySet<string> = optionKeys
 ): Task<A, E, R> => {
   validate.nonEmptyString(where, "name", name)
-  const o = options === undefined ? {} : validate.record(where, "options", options) as Options<E>
+  const o = options === undefined ? noOptions : validate.record(where, "options", options) as Options<E>
   validate.knownKeys(where, o as Record<string, unknown>, keys)
   const timeoutMs = o.timeout === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "timeout", o.timeout)
   const retries = o.retries === undefined ? 0 : validate.integer(where, "retries", o.retries, 0, false)

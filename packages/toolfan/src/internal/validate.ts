@@ -99,8 +99,9 @@ export const record = (where: string, option: string, value: unknown): Record<st
 
 /** Refuses keys outside `known` (a misspelt option would otherwise be ignored). */
 export const knownKeys = (where: string, record: Record<string, unknown>, known: ReadonlySet<string>): void => {
-  for (const key of Object.keys(record)) {
-    if (known.has(key)) continue
+  // for-in, not Object.keys: no array per call (tasks are checked as they are made, on the hot path)
+  for (const key in record) {
+    if (known.has(key) || !Object.prototype.hasOwnProperty.call(record, key)) continue
     const near = closest(key, known)
     const hint = near === undefined ? "" : ` — did you mean ${near}?`
     fail(where, `options.${key}`, `one of ${[...known].join(", ")} (unknown option${hint})`, key, "type")
