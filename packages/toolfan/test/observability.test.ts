@@ -110,6 +110,19 @@ describe("observability", () => {
         expect(attr(attempts[0]!, "toolfan.task.group")).toBe("web")
       }).pipe(withScheduler()))
 
+    it.effect("under a span that is not sampled, attempts make no spans (they would not be recorded)", () =>
+      Effect.gen(function*() {
+        const { spans, tracer } = recordingTracer()
+        const unsampled = Tracer.externalSpan({ spanId: "s1", traceId: "t1", sampled: false })
+        const program = Scheduler.run([
+          Task.fromPromise("promise", () => Promise.resolve(1)),
+          Task.make("effect", Effect.succeed(2))
+        ]).pipe(Effect.withParentSpan(unsampled))
+        const results = yield* Effect.withTracer(program, tracer)
+        expect(results.map((r) => r.value)).toEqual([1, 2])
+        expect(spans.filter((s) => attr(s, "toolfan.task.name") !== undefined)).toEqual([])
+      }).pipe(withScheduler()))
+
     it.effect("an attempt's queue wait is on its span; user spans inside a task are children of its attempt span", () =>
       Effect.gen(function*() {
         const { spans, tracer } = recordingTracer()

@@ -41,14 +41,21 @@ export interface Trace {
   readonly links: ReadonlyArray<Tracer.SpanLink>
 }
 
-/** The {@link Trace} of `runtime`, or `undefined` when its spans would go nowhere (see `traces`). @internal */
+/**
+ * The {@link Trace} of `runtime`, or `undefined` when its spans would go
+ * nowhere: Effect's default tracer (see `traces`), tracing disabled, or a
+ * parent span that is not sampled (its children would not be recorded either;
+ * a span per attempt costs more than the task itself). @internal
+ */
 export const traceOf = (runtime: Runtime.Runtime<unknown>): Trace | undefined => {
   if (!traces(runtime) || !FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerEnabled)) return undefined
+  const parent = Context.getOption(runtime.context, Tracer.ParentSpan)
+  if (parent._tag === "Some" && !parent.value.sampled) return undefined
   const services = FiberRefs.getOrDefault(runtime.fiberRefs, DefaultServices.currentServices)
   const links = FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerSpanLinks)
   return {
     tracer: Context.get(services, Tracer.Tracer),
-    parent: Context.getOption(runtime.context, Tracer.ParentSpan),
+    parent,
     clock: Context.get(services, Clock.Clock),
     timing: FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerTimingEnabled),
     annotations: Option.some(FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentTracerSpanAnnotations)),
