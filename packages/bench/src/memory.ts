@@ -2,7 +2,7 @@
  * Memory bounded by what is live (docs/reliability.md) and the cost of
  * many distinct priorities. Not part of `main.ts`: run it by hand.
  *
- *   npx tsc -b && node --expose-gc packages/bench/dist/memory.js [--smoke]
+ *   npx tsc -b && node packages/bench/dist/memory.js [--smoke]
  *
  * Heap: each scenario keeps one task stuck (it never ends) while many others
  * finish or give up, and prints the heap after a forced collection before and
@@ -15,110 +15,35 @@
  * times (median of interleaved repetitions) shows whether adding and taking a
  * priority level costs O(log levels) or O(levels).
  */
+import { execFileSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { Scheduler, Task } from "toolfan"
 import { measure, median, ratio, smoke } from "./harness.js"
 
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) {
-  console.error("run with node --expose-gc")
-  process.exit(1)
-}
-const heap = (): number => {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
-const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
-
-const fast = (i: number, options?: Task.Options<unknown>) =>
-  Task.make(`t${i}`, Effect.succeed({ i, payload: `result ${i}` }), options)
-const stuck = (options?: Task.Options<unknown>) => Task.make("stuck", Effect.never, options)
-
-interface Scenario {
-  readonly what: string
-  readonly n: number
-  readonly layer: Scheduler.Options
-  readonly stuck: () => Effect.Effect<unknown, never, Scheduler.Scheduler>
-  readonly batch: (from: number, count: number) => Effect.Effect<unknown, never, Scheduler.Scheduler>
-}
-
 const size = (n: number) => (smoke ? n / 10 : n)
-const scenarios: ReadonlyArray<Scenario> = [
-  {
-    what: "one attempt stuck with a 30 s timeout, fast tasks with that timeout",
-    n: size(30_000),
-    layer: { maxConcurrency: 64 },
-    stuck: () => Scheduler.run([stuck({ timeout: "30 seconds" })]),
-    batch: (from, count) =>
-      Scheduler.run(Array.from({ length: count }, (_, i) => fast(from + i, { timeout: "30 seconds" })))
-  },
-  {
-    what: "one run stuck with a 30 s deadline, one-task runs with that deadline",
-    n: size(20_000),
-    layer: { maxConcurrency: 64 },
-    stuck: () => Scheduler.run([stuck()], { deadline: "30 seconds" }),
-    batch: (from, count) =>
-      Effect.forEach(
-        Array.from({ length: count }, (_, i) => from + i),
-        (i) => Scheduler.run([fast(i)], { deadline: "30 seconds" }),
-        { discard: true }
-      )
-  },
-  {
-    what: "the one slot stuck, queued tasks cut by a deadline (ready queue)",
-    n: size(30_000),
-    layer: { maxConcurrency: 1 },
-    stuck: () => Scheduler.run([stuck()]),
-    batch: (from, count) => Scheduler.run(Array.from({ length: count }, (_, i) => fast(from + i)), { deadline: "1 millis" })
-  },
-  {
-    what: "the one slot stuck, queued tasks of interrupted runs (ready queue)",
-    n: size(30_000),
-    layer: { maxConcurrency: 1 },
-    stuck: () => Scheduler.run([stuck()]),
-    batch: (from, count) =>
-      Effect.gen(function*() {
-        const fiber = yield* Effect.fork(Scheduler.run(Array.from({ length: count }, (_, i) => fast(from + i))))
-        yield* Effect.yieldNow()
-        yield* Fiber.interrupt(fiber)
-      })
-  },
-  {
-    what: "a group's one place stuck, tasks cut by a deadline (group queue)",
-    n: size(100_000),
-    layer: { maxConcurrency: 64, groups: { g: 1 } },
-    stuck: () => Scheduler.run([stuck({ group: "g" })]),
-    batch: (from, count) =>
-      Scheduler.run(Array.from({ length: count }, (_, i) => fast(from + i, { group: "g" })), { deadline: "1 millis" })
-  }
+
+// The scenarios are the ones `packages/toolfan/test/memory.test.ts` bounds, written once in its fixture: each runs
+// in a child process of its own (node --expose-gc, against toolfan's dist/) and reports the heap as a JSON line.
+const fixture = fileURLToPath(new URL("../../toolfan/test/fixtures/memory.mjs", import.meta.url))
+const scenarios: ReadonlyArray<readonly [id: string, what: string, n: number]> = [
+  ["timeout-lane", "one attempt stuck with a 30 s timeout, fast tasks with that timeout", size(30_000)],
+  ["deadline-lane", "one run stuck with a 30 s deadline, one-task runs with that deadline", size(20_000)],
+  ["ready-deadline", "the one slot stuck, queued tasks cut by a deadline (ready queue)", size(30_000)],
+  ["ready-abort", "the one slot stuck, queued tasks of interrupted runs (ready queue)", size(30_000)],
+  ["group-deadline", "a group's one place stuck, tasks cut by a deadline (group queue)", size(100_000)]
 ]
 
-const perRun = 1_000
-const heapOf = async (s: Scenario): Promise<void> => {
-  const runtime = ManagedRuntime.make(Scheduler.layer(s.layer))
-  const fiber = runtime.runFork(s.stuck())
-  const runAll = async (from: number, count: number) => {
-    for (let done = 0; done < count; done += perRun) {
-      await runtime.runPromise(s.batch(from + done, Math.min(perRun, count - done)))
-    }
-  }
-  await runAll(0, 2 * perRun) // warm-up
-  const before = heap()
-  await runAll(2 * perRun, s.n)
-  const after = heap()
-  await runtime.runPromise(Fiber.interrupt(fiber))
-  await runtime.dispose()
+console.log("heap after a forced GC, before → after (one task stuck throughout)")
+for (const [id, what, n] of scenarios) {
+  const out = execFileSync(process.execPath, ["--expose-gc", fixture, id, String(n)], { encoding: "utf8" })
+  const r = JSON.parse(out.trim().split("\n").pop()!) as { beforeMB: number; afterMB: number; growthMB: number }
   console.log(
-    `${s.what.padEnd(72)} ${String(s.n).padStart(7)} tasks: heap ${mb(before).padStart(5)} → ${mb(after).padStart(6)} MB ` +
-      `(+${mb(after - before)})`
+    `${what.padEnd(72)} ${String(n).padStart(7)} tasks: heap ${r.beforeMB.toFixed(1).padStart(5)} → ` +
+      `${r.afterMB.toFixed(1).padStart(6)} MB (+${r.growthMB.toFixed(1)})`
   )
 }
-
-console.log("heap after a forced GC, before → after (one task stuck throughout)")
-for (const s of scenarios) await heapOf(s)
 
 // priorities: every task its own level (scores, shuffled) vs one level
 const n = size(40_000)
