@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
 import type * as Schedule from "effect/Schedule"
@@ -275,7 +276,7 @@ const checkOptions = (where: string, options: Options<any, any, any, any>) => {
   }
   // the batch call's policies are a task's: check them once, now
   const template = Task.makeAt(where, name, Effect.void, taskOptions)
-  const internalOptions: internal.Options = { run, maxSize, maxWaitMs, key, template, name }
+  const internalOptions: internal.Options = { run, maxSize, maxWaitMs, maxBatchesInFlight, key, template, name }
   return { maxBatchesInFlight, internal: internalOptions }
 }
 
@@ -294,13 +295,12 @@ const makeBatcher = <I, O, E>(impl: internal.BatcherImpl): Batcher<I, O, E> => {
   const fast = (item: I, fiber: unknown): Effect.Effect<O, E | BatchError> =>
     impl.keyed
       ? Effect.async<O, E | BatchError>((resume) => {
-        const callback = resume as (o: Either.Either<any, any>) => void
-        const entry = impl.add(item, callback)
-        if (entry !== undefined) return Effect.sync(() => impl.leave(entry, callback))
+        const resolve = (value: O) => resume(Exit.succeed(value))
+        const entry = impl.add(item, resolve, (error: E | BatchError) => resume(Exit.fail(error)))
+        if (entry !== undefined) return Effect.sync(() => impl.leave(entry, resolve))
       })
       : Effect.async<O, E | BatchError>((resume) => {
-        // an Either is an Effect: resume with the outcome as it is
-        impl.add(item, resume as (o: Either.Either<any, any>) => void, fiber as { unsafePoll(): unknown })
+        impl.add(item, (value: O) => resume(Exit.succeed(value)), (error: E | BatchError) => resume(Exit.fail(error)), fiber as { unsafePoll(): unknown })
       })
   const batcher: Batcher<I, O, E> = {
     submit: (item) =>

@@ -383,9 +383,8 @@ export class MicroBatcher<I, O> {
    * `TaskTimedOut`, `BatcherClosed`, ...).
    */
   submit(item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.#impl.add(item, (outcome) => outcome._tag === "Right" ? resolve(outcome.right) : reject(outcome.left))
-    })
+    // the promise's own resolvers wait in the window: no closure or Either per item
+    return new Promise<O>((resolve, reject) => this.#impl.add(item, resolve, reject))
   }
 
   /**

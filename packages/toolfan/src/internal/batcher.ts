@@ -28,8 +28,13 @@
  * sends what is pending, waits for the batches in flight, and refuses later
  * submits with `BatcherClosed`: nobody is left waiting.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as FiberRefs from "effect/FiberRefs"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Metrics from "../Metrics.js"
 import * as Spans from "../Spans.js"
@@ -38,17 +43,24 @@ import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../Ta
 import type * as TaskResult from "../TaskResult.js"
 import { InContext } from "./context.js"
 import type { Timer, TimerEntry } from "./timer.js"
-import { BatcherClosed, BatchOutputMismatch, isItemFailure } from "./batchErrors.js"
+import { BatcherClosed, BatchOutputMismatch, isItemFailure, type ItemFailure } from "./batchErrors.js"
 import { batcherTags, traces } from "./observe.js"
-import type { RunOptions } from "./run.js"
+import { settleWith } from "./promise.js"
+import { currentWorker, type RunOptions } from "./run.js"
 
-/** What a waiting caller receives for one item. */
+/** What a caller of `submitAll` receives for each item. */
 export type Outcome<O, Err> = Either.Either<O, Err>
 
 /** The errors a batch can give its items, besides the batch's own `E` and per-item failures. */
 export type BatchError = TaskTimedOut | TaskDefect | TaskInterrupted | BatchOutputMismatch | BatcherClosed
 
-type Callback = (outcome: Outcome<any, any>) => void
+/**
+ * A waiting caller is a pair of plain functions — a promise's own `resolve`
+ * and `reject` for the Promise API — called with the item's output or error:
+ * no `Either` or closure per item on the way (measured: ~0.2 µs per item of
+ * `MicroBatcher.submit`, a quarter of its time, most of it garbage).
+ */
+export type Settle = (value: any) => void
 
 const enum State {
   Waiting,
@@ -59,16 +71,21 @@ const enum State {
 /** One distinct item in the window, with every caller waiting for it. */
 export class Entry {
   state = State.Waiting
-  /** Callers still waiting (the first in `done`, the others — with a `key` — in `more`). */
+  /** Callers still waiting (the first in `resolve`/`reject`, the others — with a `key` — in `more`, as pairs). */
   live = 1
-  more: Array<Callback> | undefined = undefined
+  more: Array<Settle> | undefined = undefined
   /**
    * The fiber waiting for this item, when it waits without a canceler (see
    * `Batcher.submit`): if it has ended by the time the batch is formed, it
    * was interrupted and the item is dropped.
    */
   fiber: { unsafePoll(): unknown } | undefined = undefined
-  constructor(readonly item: unknown, readonly key: unknown, public done: Callback | undefined) {}
+  constructor(
+    readonly item: unknown,
+    readonly key: unknown,
+    public resolve: Settle | undefined,
+    public reject: Settle | undefined
+  ) {}
 }
 
 /**
@@ -78,14 +95,14 @@ export class Entry {
 export class Block {
   readonly outcomes: Array<Outcome<any, any>>
   remaining: number
-  /** Items of the block that joined the window (their entries, to leave on interruption). */
-  joined: Array<readonly [Entry, Callback]> = []
+  /** Items of the block that joined the window (their entries and callers, to leave on interruption). */
+  joined: Array<readonly [Entry, Settle]> = []
   constructor(size: number, readonly done: (outcomes: Array<Outcome<any, any>>) => void) {
     this.outcomes = new Array(size)
     this.remaining = size
   }
-  settle(index: number, outcome: Outcome<any, any>): void {
-    this.outcomes[index] = outcome
+  settle(index: number, ok: boolean, value: unknown): void {
+    this.outcomes[index] = ok ? Either.right(value) : Either.left(value)
     if (--this.remaining === 0) this.done(this.outcomes)
   }
 }
@@ -111,6 +128,7 @@ export interface Options {
   readonly runPromise?: ((items: ReadonlyArray<any>, signal: AbortSignal) => unknown) | undefined
   readonly maxSize: number
   readonly maxWaitMs: number
+  readonly maxBatchesInFlight: number
   readonly key: ((item: any) => unknown) | undefined
   /** The batch call's task, checked once; each batch gets a copy with its own effect. */
   readonly template: Task.Any
@@ -145,7 +163,21 @@ export class BatcherImpl {
   ) {
     this.traced = traces(runtime)
     this.context = new InContext(runtime)
+    const template = options.template
+    this.direct = !this.traced && options.maxBatchesInFlight === Number.POSITIVE_INFINITY &&
+      template.timeoutMs === Number.POSITIVE_INFINITY && template.retries === 0
+    // a batch call belongs to no caller's task: a run it starts is nested in none (see run.ts's `currentWorker`)
+    this.forkRuntime = Runtime.make({
+      context: runtime.context,
+      runtimeFlags: runtime.runtimeFlags,
+      fiberRefs: FiberRefs.updateAs(runtime.fiberRefs, { fiberId: FiberId.none, fiberRef: currentWorker, value: undefined })
+    })
   }
+
+  /** Whether batch calls skip the private scheduler (see `callDirect`). */
+  private readonly direct: boolean
+  /** The runtime of direct batch calls' fibers. */
+  private readonly forkRuntime: Runtime.Runtime<any>
 
   /**
    * Batch calls run in the async context (`AsyncLocalStorage`) where the
@@ -161,8 +193,8 @@ export class BatcherImpl {
     return this.options.key !== undefined
   }
 
-  private closedError(): Outcome<never, BatcherClosed> {
-    return Either.left(new BatcherClosed({ batcher: this.options.name }))
+  private closedError(): BatcherClosed {
+    return new BatcherClosed({ batcher: this.options.name })
   }
 
   // ---------------------------------------------------------------------------
@@ -170,15 +202,16 @@ export class BatcherImpl {
   // ---------------------------------------------------------------------------
 
   /**
-   * Adds one item; `callback` gets its outcome. Sends the window if it is
-   * full. Returns the item's entry (to `leave` it on interruption).
+   * Adds one item; `resolve` gets its output, or `reject` its error. Sends
+   * the window if it is full. Returns the item's entry (to `leave` it on
+   * interruption).
    */
-  add(item: unknown, callback: Callback, fiber?: { unsafePoll(): unknown }): Entry | undefined {
+  add(item: unknown, resolve: Settle, reject: Settle, fiber?: { unsafePoll(): unknown }): Entry | undefined {
     if (this.closed) {
-      callback(this.closedError())
+      reject(this.closedError())
       return undefined
     }
-    const entry = this.join(item, callback, notComputed)
+    const entry = this.join(item, resolve, reject, notComputed)
     if (fiber !== undefined) entry.fiber = fiber
     if (this.live >= this.options.maxSize) {
       // a full batch never waits for the window; the next item opens a new one (its timer is stopped
@@ -202,7 +235,7 @@ export class BatcherImpl {
     const block = new Block(n, done)
     if (this.closed) {
       const closed = this.closedError()
-      for (let i = 0; i < n; i++) block.settle(i, closed)
+      for (let i = 0; i < n; i++) block.settle(i, false, closed)
       return undefined
     }
     const maxSize = this.options.maxSize
@@ -213,8 +246,9 @@ export class BatcherImpl {
     // only enough to fill the window's last batch, the rest goes in chunks
     const joining = keys !== undefined ? n : this.live > 0 ? Math.min(n, maxSize - this.live) : 0
     for (let i = 0; i < joining; i++) {
-      const callback: Callback = (outcome) => block.settle(i, outcome)
-      block.joined.push([this.join(items[i], callback, keys === undefined ? notComputed : keys[i]), callback])
+      const resolve: Settle = (value) => block.settle(i, true, value)
+      const reject: Settle = (error) => block.settle(i, false, error)
+      block.joined.push([this.join(items[i], resolve, reject, keys === undefined ? notComputed : keys[i]), resolve])
     }
     // the window is sent with the block: nothing is left for its timer
     this.stopTimer()
@@ -231,38 +265,39 @@ export class BatcherImpl {
     return block
   }
 
-  private join(item: unknown, callback: Callback, knownKey: unknown): Entry {
+  private join(item: unknown, resolve: Settle, reject: Settle, knownKey: unknown): Entry {
     const keyOf = this.options.key
     if (keyOf !== undefined) {
       const key = knownKey !== notComputed ? knownKey : keyOf(item)
       const same = this.byKey.get(key)
       if (same !== undefined) {
         same.live++
-        ;(same.more ??= []).push(callback)
+        ;(same.more ??= []).push(resolve, reject)
         return same
       }
-      const entry = new Entry(item, key, callback)
+      const entry = new Entry(item, key, resolve, reject)
       this.byKey.set(key, entry)
       this.window.push(entry)
       this.live++
       return entry
     }
-    const entry = new Entry(item, undefined, callback)
+    const entry = new Entry(item, undefined, resolve, reject)
     this.window.push(entry)
     this.live++
     return entry
   }
 
   /**
-   * A caller stopped waiting (it was interrupted). If nobody else waits for
-   * its item and the item has not been sent, the item leaves the window.
+   * A caller (known by its `resolve`) stopped waiting: it was interrupted. If
+   * nobody else waits for its item and the item has not been sent, the item
+   * leaves the window.
    */
-  leave(entry: Entry, callback: Callback): void {
-    if (entry.done === callback) entry.done = undefined
+  leave(entry: Entry, resolve: Settle): void {
+    if (entry.resolve === resolve) entry.resolve = entry.reject = undefined
     else if (entry.more !== undefined) {
-      const i = entry.more.indexOf(callback)
+      const i = entry.more.indexOf(resolve)
       if (i < 0) return
-      entry.more.splice(i, 1)
+      entry.more.splice(i, 2)
     } else return
     if (--entry.live === 0 && entry.state === State.Waiting) {
       entry.state = State.Dropped
@@ -283,7 +318,7 @@ export class BatcherImpl {
 
   /** The caller of a block was interrupted: its items still in the window leave it. */
   leaveBlock(block: Block): void {
-    for (const [entry, callback] of block.joined) this.leave(entry, callback)
+    for (const [entry, resolve] of block.joined) this.leave(entry, resolve)
   }
 
   // ---------------------------------------------------------------------------
@@ -390,34 +425,65 @@ export class BatcherImpl {
     return { items, entries, block: undefined, offset: 0 }
   }
 
-  /**
-   * Runs batch calls as the tasks of one run of the private scheduler (its
-   * cap is `maxBatchesInFlight`), and spreads each result as it settles.
-   */
+  /** Sends batches: straight away when nothing of the scheduler is needed (see `direct`), else as tasks. */
   private callAll(batches: ReadonlyArray<Batch>): void {
     const n = batches.length
     if (n === 0) return
     this.inFlight += n
+    const tags = batcherTags(this.options.name)
+    for (let b = 0; b < n; b++) Metrics.batchSize.unsafeUpdate(batches[b]!.items.length, tags)
+    // in a microtask, never inside the batcher's bookkeeping (the caller's `add`, the timer), and in its async context
+    if (this.direct) queueMicrotask(() => this.context.enter(() => batches.forEach(this.callDirect)))
+    else this.callScheduled(batches)
+  }
+
+  /**
+   * One batch call without the private scheduler, for a batcher whose calls
+   * have no policy to apply: no timeout, no retries, no cap, no spans. Then a
+   * task, a job and a result per batch, and a worker fiber forked for each
+   * (the cap being infinite), only carry the call to its result: measured
+   * ~0.4 µs per item of `submitAll` at 50,000 items (a quarter of its time).
+   * An effect `run` gets a fiber of its own, a promise function (the
+   * MicroBatcher's) none; nothing interrupts them, since closing waits for
+   * the calls in flight. A failure is the one the scheduler would give (see
+   * `causeError`).
+   */
+  private readonly callDirect = (batch: Batch): void => {
+    const items = batch.items
+    const runPromise = this.options.runPromise
+    if (runPromise !== undefined) {
+      // a function that declares a signal gets one of its own (nothing aborts it, as said)
+      const signal = runPromise.length > 1 ? new AbortController().signal : undefined!
+      settleWith(() => runPromise(items, signal), (outputs) => this.finish(batch, true, outputs), (error) => this.finish(batch, false, error))
+      return
+    }
+    const fiber = Runtime.runFork(this.forkRuntime, Effect.suspend(() => this.options.run(items)), { immediate: true, scheduler: this.context })
+    fiber.addObserver((exit) =>
+      Exit.isSuccess(exit) ? this.finish(batch, true, exit.value) : this.finish(batch, false, causeError(this.options.name, exit.cause))
+    )
+  }
+
+  /**
+   * Runs batch calls as the tasks of one run of the private scheduler (its
+   * cap is `maxBatchesInFlight`), and spreads each result as it settles.
+   */
+  private callScheduled(batches: ReadonlyArray<Batch>): void {
     const run = this.options.run
     const template = this.options.template
     const name = this.options.name
-    const tags = batcherTags(name)
-    const tasks = new Array<Task.Any>(n)
-    for (let b = 0; b < n; b++) {
-      const items = batches[b]!.items
-      Metrics.batchSize.unsafeUpdate(items.length, tags)
+    const tasks = batches.map((batch): Task.Any => {
+      const items = batch.items
       const runPromise = this.options.runPromise
       if (runPromise !== undefined && !this.traced) {
         // a promise batch function (MicroBatcher) runs as a promise task: no fiber per batch (see attempt.ts)
-        tasks[b] = Task.withEvaluate(
+        return Task.withEvaluate(
           template,
           runPromise.length > 1 ? (signal: AbortSignal) => runPromise(items, signal) : () => runPromise(items, undefined!)
         )
-        continue
       }
       const call = Effect.suspend(() => run(items))
       // inside the batch task's attempt span when traced: one more span, with the batch's size
-      tasks[b] = Task.withEffect(
+      return Task.withEffect(
         template,
         this.traced
           ? Effect.withSpan(call, Spans.batchSpan, {
@@ -427,21 +493,25 @@ export class BatcherImpl {
           })
           : call
       )
-    }
-    const onResult = (result: TaskResult.TaskResult<unknown, unknown>, index: number) => {
-      const batch = batches[index]!
-      deliver(batch, result.ok ? checkOutputs(this.options.name, result.value, batch.items.length) : result.error)
-      if (--this.inFlight === 0 && this.onIdle !== undefined) {
-        const idle = this.onIdle
-        this.onIdle = undefined
-        idle()
-      }
-    }
+    })
+    const onResult = (result: TaskResult.TaskResult<unknown, unknown>, index: number) =>
+      result.ok ? this.finish(batches[index]!, true, result.value) : this.finish(batches[index]!, false, batchError(result.error))
     Runtime.runFork(
       this.runtime,
       this.scheduler(tasks, { deadlineMs: Number.POSITIVE_INFINITY, onResult }),
       { immediate: false, scheduler: this.context }
     )
+  }
+
+  /** A batch call ended: with `run`'s outputs (`ok`), or the error each item gets. */
+  private finish(batch: Batch, ok: boolean, value: unknown): void {
+    if (ok) deliver(batch, checkOutputs(this.options.name, value, batch.items.length))
+    else deliverError(batch, value)
+    if (--this.inFlight === 0 && this.onIdle !== undefined) {
+      const idle = this.onIdle
+      this.onIdle = undefined
+      idle()
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -462,47 +532,61 @@ export class BatcherImpl {
   }
 }
 
-/** Spreads a batch call's result over its items. */
-const deliver = (batch: Batch, outcome: ReadonlyArray<unknown> | TaskError<unknown> | BatchOutputMismatch): void => {
-  const n = batch.items.length
-  const entries = batch.entries
-  const block = batch.block
-  const offset = batch.offset
-  if (!Array.isArray(outcome)) {
-    const error = batchError(outcome as TaskError<unknown> | BatchOutputMismatch)
-    for (let i = 0; i < n; i++) {
-      if (entries !== undefined) settle(entries[i]!, error)
-      else block!.settle(offset + i, error)
-    }
-    return
-  }
-  for (let i = 0; i < n; i++) {
-    const output = outcome[i]
-    const result = isItemFailure(output) ? Either.left(output.error) : Either.right(output)
-    if (entries !== undefined) settle(entries[i]!, result)
-    else block!.settle(offset + i, result)
+/** Spreads a batch call's outputs over its items, each item settled as it comes (one pass, no `Either` per item). */
+const deliver = (batch: Batch, outputs: ReadonlyArray<unknown> | BatchOutputMismatch): void => {
+  if (!Array.isArray(outputs)) return deliverError(batch, outputs)
+  const { block, entries, offset } = batch
+  for (let i = 0; i < outputs.length; i++) {
+    const output = outputs[i]
+    const ok = !isItemFailure(output)
+    const value = ok ? output : (output as ItemFailure<unknown>).error
+    if (entries !== undefined) settle(entries[i]!, ok, value)
+    else block!.settle(offset + i, ok, value)
   }
 }
 
-const settle = (entry: Entry, outcome: Outcome<unknown, unknown>): void => {
-  const done = entry.done
-  entry.done = undefined
-  if (done !== undefined) done(outcome)
+/** Fails every item of a batch with `error`. */
+const deliverError = (batch: Batch, error: unknown): void => {
+  const { block, entries, offset } = batch
+  for (let i = 0; i < batch.items.length; i++) {
+    if (entries !== undefined) settle(entries[i]!, false, error)
+    else block!.settle(offset + i, false, error)
+  }
+}
+
+/** Calls every caller of `entry` (its `resolve`s, or its `reject`s) once. */
+const settle = (entry: Entry, ok: boolean, value: unknown): void => {
+  const first = ok ? entry.resolve : entry.reject
+  entry.resolve = entry.reject = undefined
+  if (first !== undefined) first(value)
   const more = entry.more
   entry.more = undefined
-  if (more !== undefined) for (const callback of more) callback(outcome)
+  if (more !== undefined) for (let i = ok ? 0 : 1; i < more.length; i += 2) more[i]!(value)
 }
 
 /** The failure every item of a failed batch gets: the batch's own error `E`, or one of ours. */
-const batchError = (error: TaskError<unknown> | BatchOutputMismatch): Outcome<never, unknown> => {
+const batchError = (error: TaskError<unknown>): unknown => {
   switch (error._tag) {
     case "TaskFailed":
-      return Either.left(error.error)
+      return error.error
     case "TaskSkipped":
-      return Either.left(new TaskInterrupted({ task: error.task, reason: "interrupted", attempts: 0 }))
+      return new TaskInterrupted({ task: error.task, reason: "interrupted", attempts: 0 })
     default:
-      return Either.left(error)
+      return error
   }
+}
+
+/**
+ * The failure every item gets when a direct batch call (one attempt, see
+ * `callDirect`) ends with `cause`: what `batchError` gives for the task
+ * error the scheduler would make of it (attempt.ts's `classify`).
+ */
+const causeError = (name: string, cause: Cause.Cause<unknown>): unknown => {
+  if (Cause.isInterruptedOnly(cause)) return new TaskInterrupted({ task: name, reason: "interrupted", attempts: 1 })
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return failure.value
+  const defect = Cause.dieOption(cause)
+  return new TaskDefect({ task: name, defect: Option.isSome(defect) ? defect.value : Cause.squash(cause), attempts: 1 })
 }
 
 /** `run`'s contract, checked at run time: an array with one output per item. */
