@@ -238,6 +238,36 @@ describe("Batcher", () => {
         expect(errors[0].defect).toBe(boom)
       }))
 
+    it.scoped("a batch call ends the same with no policy (called directly) as with one (run on the private scheduler)", () =>
+      Effect.gen(function*() {
+        const boom = new Error("bug")
+        const runs = {
+          fails: (_: ReadonlyArray<string>) => Effect.fail(new LlmError({ reason: "quota" })),
+          dies: (_: ReadonlyArray<string>) => Effect.die(boom),
+          interrupts: (_: ReadonlyArray<string>) => Effect.interrupt,
+          throws: (_: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>> => {
+            throw boom
+          }
+        }
+        for (const policy of [{}, { timeout: "1 hour" }] as const) {
+          const outcomes: Array<unknown> = []
+          for (const run of Object.values(runs)) {
+            const batcher = yield* Batcher.make({ run, ...policy })
+            const [a, b] = yield* batcher.submitAll(["a", "b"])
+            expect(b).toEqual(a)
+            assert(Either.isLeft(a!))
+            const error = a.left as { readonly _tag: string; readonly defect?: unknown; readonly attempts?: number }
+            outcomes.push([error._tag, error.defect, error.attempts])
+          }
+          expect(outcomes).toEqual([
+            ["LlmError", undefined, undefined],
+            ["TaskDefect", boom, 1],
+            ["TaskInterrupted", undefined, 1],
+            ["TaskDefect", boom, 1]
+          ])
+        }
+      }))
+
     it.scoped("a wrong number of outputs fails every item with BatchOutputMismatch (expected, received)", () =>
       Effect.gen(function*() {
         const batcher = yield* Batcher.make({

@@ -110,7 +110,7 @@ export const run = async (): Promise<Array<Row>> => {
     vs("submit", "Batcher.submit, one caller per item", "unbatched", "unbatched callers", 1.3),
     { section, case: "dataloader load", samples: s.dataloader, unit: "µs/item", against: "peer" },
     vs("submitAll", "Batcher.submitAll(items)", "dataloader", "dataloader", 1.0),
-    vs("micro", "MicroBatcher.submit", "dataloader", "dataloader"),
+    vs("micro", "MicroBatcher.submit", "dataloader", "dataloader", 1.5),
     vs("resolver", "Effect RequestResolver + batchN", "dataloader", "dataloader"),
     exact("submit", "Batcher.submit"),
     exact("submitAll", "Batcher.submitAll"),
