@@ -166,6 +166,7 @@ export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit 
     key: `${prefix}concurrency:{${key}}`,
     marker: `${prefix}concurrency:{${key}}:marker`,
     recovering: `${prefix}concurrency:{${key}}:recovering`,
+    waiting: `${prefix}concurrency:{${key}}:waiting`,
     channel: `${prefix}concurrency:{${key}}:released`,
     max,
     leaseMs,

@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { afterAll, beforeAll } from "@effect/vitest"
+import { Redis } from "ioredis"
 
 export const available = spawnSync("redis-server", ["--version"]).status === 0
 
@@ -94,4 +96,21 @@ export class RedisServer {
     await this.down("SIGKILL")
     rmSync(this.dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * A redis-server started before the tests of the calling `describe` block and stopped after them, with a client for
+ * the tests' own reads and writes (`admin`).
+ */
+export const redisForTests = (): { readonly server: RedisServer; readonly admin: Redis } => {
+  const fixture = {} as { server: RedisServer; admin: Redis }
+  beforeAll(async () => {
+    fixture.server = await RedisServer.start()
+    fixture.admin = new Redis(fixture.server.port, "127.0.0.1")
+  })
+  afterAll(async () => {
+    fixture.admin?.disconnect()
+    await fixture.server?.stop()
+  })
+  return fixture
 }

@@ -60,6 +60,7 @@ import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import { GroupLimit } from "toolfan"
 import { type Client, client, reconnecting, refused } from "./connection.js"
+import { Handoff } from "./handoff.js"
 import type { Connection } from "./options.js"
 
 /**
@@ -71,9 +72,15 @@ import type { Connection } from "./options.js"
 const monotonicMillis = Effect.map(Clock.currentTimeNanos, (nanos) => Math.floor(Number(nanos) / 1e6))
 
 // KEYS: the leases, the marker (exists while Redis keeps its data), the
-// recovery flag (set for a lease time after Redis lost its data). The set's
-// expiry is only ever extended: processes sharing a key may use different
-// lease times, and a shorter one must not cut the others' leases short.
+// recovery flag (set for a lease time after Redis lost its data), the waiting
+// schedulers, the channel. ARGV: id, max, lease time, seen, the scheduler.
+// The set's expiry is only ever extended: processes sharing a key may use
+// different lease times, and a shorter one must not cut the others' leases
+// short. Returns how long to wait (≥ 0), or -1 (granted) / -2 (granted, and
+// other schedulers wait: no handoffs, see handoff.ts). Waiters first: a
+// scheduler that is not waiting yet gets a slot only if one is left for each
+// scheduler that waits; else it waits too (50 ms at most if slots are free:
+// a waiter that gave up leaves its entry until it expires, half a lease).
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -89,17 +96,39 @@ if recovering > 0 then
   return recovering
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local waiting = redis.call('ZSCORE', KEYS[4], ARGV[5])
+local others = redis.call('ZCARD', KEYS[4])
+if waiting then
+  others = others - 1
+end
+local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or room > (waiting and 0 or others) then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
   if redis.call('PTTL', KEYS[1]) < ttl then
     redis.call('PEXPIRE', KEYS[1], ttl)
   end
+  redis.call('ZREM', KEYS[4], ARGV[5])
+  if others > 0 then
+    return -2
+  end
   return -1
+end
+if redis.call('ZADD', KEYS[4], now + math.floor(ttl / 2), ARGV[5]) == 1 then
+  redis.call('PUBLISH', KEYS[5], 'w' .. ARGV[5])
+end
+if redis.call('PTTL', KEYS[4]) < ttl then
+  redis.call('PEXPIRE', KEYS[4], ttl)
+end
+if room > 0 then
+  return math.min(50, math.floor(ttl / 4))
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tonumber(first[2]) - now
 `
 
+// KEYS: the leases, the marker, the recovery flag, the waiting schedulers. ARGV: lease time, max, the scheduler, the
+// ids. Returns how many other schedulers wait, then the ids that could not be renewed.
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -111,7 +140,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local lost = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local id = ARGV[i]
   if redis.call('ZSCORE', KEYS[1], id) or redis.call('ZCARD', KEYS[1]) < max then
     redis.call('ZADD', KEYS[1], now + ttl, id)
@@ -122,12 +151,21 @@ end
 if redis.call('PTTL', KEYS[1]) < ttl then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local others = redis.call('ZCARD', KEYS[4])
+if redis.call('ZSCORE', KEYS[4], ARGV[3]) then
+  others = others - 1
+end
+table.insert(lost, 1, others)
 return lost
 `
 
+// ARGV: the ids; one message per lease that was still there.
 const RELEASE = `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('PUBLISH', KEYS[2], '1')
+for i = 1, #ARGV do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('PUBLISH', KEYS[2], '1')
+  end
 end
 return 0
 `
@@ -137,25 +175,30 @@ interface LeaseCommands {
     key: string,
     marker: string,
     recovering: string,
+    waiting: string,
+    channel: string,
     id: string,
     max: number,
     ttl: number,
-    seen: 0 | 1
+    seen: 0 | 1,
+    self: string
   ): Promise<number>
   toolfanRenew(
     key: string,
     marker: string,
     recovering: string,
+    waiting: string,
     ttl: number,
     max: number,
+    self: string,
     ...ids: Array<string>
-  ): Promise<Array<string>>
-  toolfanRelease(key: string, channel: string, id: string): Promise<number>
+  ): Promise<[number, ...Array<string>]>
+  toolfanRelease(key: string, channel: string, ...ids: Array<string>): Promise<number>
 }
 
 const define = (redis: Redis): Redis & LeaseCommands => {
-  redis.defineCommand("toolfanAcquire", { numberOfKeys: 3, lua: ACQUIRE })
-  redis.defineCommand("toolfanRenew", { numberOfKeys: 3, lua: RENEW })
+  redis.defineCommand("toolfanAcquire", { numberOfKeys: 5, lua: ACQUIRE })
+  redis.defineCommand("toolfanRenew", { numberOfKeys: 4, lua: RENEW })
   redis.defineCommand("toolfanRelease", { numberOfKeys: 2, lua: RELEASE })
   return redis as Redis & LeaseCommands
 }
@@ -167,6 +210,7 @@ export interface LeaseOptions {
   readonly key: string
   readonly marker: string
   readonly recovering: string
+  readonly waiting: string
   readonly channel: string
   readonly max: number
   readonly leaseMs: number
@@ -193,6 +237,13 @@ const noop = (): void => {}
 const seenMarkers = new Set<string>()
 
 const processId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
+
+/**
+ * How long a released lease waits for the next task of its scheduler before it is released in Redis (see
+ * handoff.ts). The scheduler starts the next task's request a few scheduler ticks after the release — microtasks,
+ * or a timer tick when Effect's scheduler yields — so a few milliseconds cover it with room to spare.
+ */
+const LINGER_MS = 5
 
 
 /**
@@ -239,7 +290,19 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     const waiters: Array<() => void> = []
     let wakes = 0
 
-    subscriber.redis.on("message", () => {
+    /** Releases leases in Redis, not awaited. */
+    const releaseNow = (ids: ReadonlyArray<string>): void => {
+      for (const id of ids) held.delete(id)
+      main.ready().then(() => redis.toolfanRelease(o.key, o.channel, ...ids)).catch(noop)
+    }
+    const handoff = new Handoff(releaseNow, LINGER_MS)
+
+    // "1": a lease was released; "w" and a scheduler: that scheduler started waiting (no more handoffs here)
+    subscriber.redis.on("message", (_channel: string, message: string) => {
+      if (message !== "1") {
+        if (message !== `w${prefix}`) handoff.heard(true)
+        return
+      }
       const waiter = waiters.shift()
       if (waiter !== undefined) waiter()
       else wakes = Math.min(wakes + 1, o.max) // a waiter between two tries takes it
@@ -275,9 +338,33 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
           Effect.map(Effect.tryPromise({ try: f, catch: failed(what) }), (a) => [sentAt, a] as const))
       )
 
-    const release = (id: string): void => {
-      held.delete(id)
-      main.ready().then(() => redis.toolfanRelease(o.key, o.channel, id)).catch(noop)
+    /** A task gives its lease back: kept for the next task here unless others wait (see handoff.ts). */
+    const release = (id: string, mine: Held): void => {
+      const current = held.get(id)
+      if (current !== mine) {
+        // given up meanwhile (revoked): make sure Redis drops it too
+        if (current === undefined) releaseNow([id])
+        return
+      }
+      held.set(id, { validUntil: mine.validUntil, revoke: noop })
+      if (handoff.put(id)) waiters.shift()?.()
+    }
+
+    const grant = (id: string, validUntil: number, revoke: Held["revoke"]): GroupLimit.Permit => {
+      const mine: Held = { validUntil, revoke }
+      held.set(id, mine)
+      return { release: () => release(id, mine) }
+    }
+
+    /** A lease of this scheduler that no task uses, taken over (see handoff.ts); one too old to keep is released. */
+    const handedOver = (revoke: Held["revoke"], now: number): GroupLimit.Permit | undefined => {
+      for (let id = handoff.take(); id !== undefined; id = handoff.take()) {
+        const h = held.get(id)
+        if (h === undefined) continue // given up meanwhile
+        if (h.validUntil - now >= o.leaseMs / 2) return grant(id, h.validUntil, revoke)
+        releaseNow([id])
+      }
+      return undefined
     }
 
     /** Sleeps until a slot is released here or elsewhere, or until `ms` passed. */
@@ -299,25 +386,50 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
         })
       )
 
-    const acquire = (revoke: (error: GroupLimit.GroupLimitUnavailable) => void) =>
+    /** Asks Redis for a new lease, until granted, or until a lease of this scheduler is handed over meanwhile. */
+    const ask = (revoke: Held["revoke"]) =>
       Effect.suspend(() => {
         const id = prefix + (++counter).toString(36)
+        let asked = false
+        let unanswered = false
+        const send = Effect.tapError(
+          call("when asked for a slot", () => {
+            asked = true
+            const seen = seenMarkers.has(o.marker) ? 1 : 0
+            return redis.toolfanAcquire(o.key, o.marker, o.recovering, o.waiting, o.channel, id, o.max, o.leaseMs, seen, prefix)
+          }),
+          () => Effect.sync(() => unanswered = true)
+        )
         const attempt: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(
-          call("when asked for a slot", () =>
-            redis.toolfanAcquire(o.key, o.marker, o.recovering, id, o.max, o.leaseMs, seenMarkers.has(o.marker) ? 1 : 0)),
+          send,
           ([sentAt, r]) => {
             seenMarkers.add(o.marker)
-            if (r >= 0) return Effect.zipRight(wait(r), attempt)
-            held.set(id, { validUntil: sentAt + o.leaseMs, revoke })
-            return Effect.succeed<GroupLimit.Permit>({ release: () => release(id) })
+            if (r >= 0) return Effect.zipRight(wait(r), again)
+            handoff.heard(r === -2)
+            return Effect.succeed(grant(id, sentAt + o.leaseMs, revoke))
           }
         )
+        // woken by a release here: take that lease; a call for `id` that went unanswered may have been granted
+        const again = Effect.flatMap(monotonicMillis, (now) => {
+          const permit = handedOver(revoke, now)
+          if (permit === undefined) return attempt
+          if (unanswered) releaseNow([id])
+          return Effect.succeed(permit)
+        })
         // an error reply (e.g. the key holds another type) will not go away by asking again
         const patient = o.onUnavailable === "wait"
-          ? Effect.retry(attempt, { schedule: reconnecting, while: (e) => !refused(e.cause) })
+          ? Effect.retry(again, { schedule: reconnecting, while: (e) => !refused(e.cause) })
           : attempt
         // given up (interrupted or failed): a lease the script may have added is released
-        return Effect.onExit(patient, (exit) => exit._tag === "Failure" ? Effect.sync(() => release(id)) : Effect.void)
+        return Effect.onExit(patient, (exit) =>
+          exit._tag === "Failure" && asked ? Effect.sync(() => releaseNow([id])) : Effect.void)
+      })
+
+    /** A lease handed over by an earlier task of this scheduler if there is one (no call), else a new one. */
+    const acquire = (revoke: Held["revoke"]) =>
+      Effect.flatMap(monotonicMillis, (now) => {
+        const permit = handedOver(revoke, now)
+        return permit === undefined ? ask(revoke) : Effect.succeed(permit)
       })
 
     /** Renews every lease held here; false if the call failed. */
@@ -325,9 +437,10 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
       if (held.size === 0) return true
       const ids = [...held.keys()]
       const answer = yield* Effect.either(call("when renewing leases", () =>
-        redis.toolfanRenew(o.key, o.marker, o.recovering, o.leaseMs, o.max, ...ids)))
+        redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.leaseMs, o.max, prefix, ...ids)))
       if (answer._tag === "Left") return false
-      const [sentAt, lost] = answer.right
+      const [sentAt, [others, ...lost]] = answer.right
+      handoff.heard(others > 0)
       const gone = new Set(lost)
       for (const id of ids) {
         const h = held.get(id)
@@ -355,9 +468,12 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     yield* Effect.forkScoped(renewing(main.redis, renew, o.leaseMs))
     yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(o.leaseMs / 8)))
     yield* Effect.addFinalizer(() =>
-      Effect.promise(() =>
-        Promise.all([...held.keys()].map((id) => redis.toolfanRelease(o.key, o.channel, id).catch(noop)))
-      ).pipe(Effect.timeout(o.timeoutMs), Effect.ignore)
+      Effect.promise(() => {
+        // every lease held here, idle ones included, in one call
+        handoff.close()
+        const ids = [...held.keys()]
+        return ids.length === 0 ? Promise.resolve() : redis.toolfanRelease(o.key, o.channel, ...ids).then(noop, noop)
+      }).pipe(Effect.timeout(o.timeoutMs), Effect.ignore)
     )
     return { acquire }
   })
