@@ -36,8 +36,11 @@
  *   long that is), or a quarter lease, and then tries again.
  * - **Requests are bounded**: the scheduler asks for at most `max` permits at
  *   once per process (`GroupLimit.local`); the rest wait in the scheduler in
- *   priority order. Waiters of different processes race for a freed slot
- *   (there is no cross-process FIFO).
+ *   priority order. Schedulers that wait are served first, then race for a
+ *   freed slot among themselves (there is no cross-process FIFO).
+ * - **Handoffs**: a released lease is kept for a few milliseconds and taken
+ *   over by the scheduler's next task without a call while nobody else waits
+ *   (one call per task burst instead of two per task): see handoff.ts.
  * - **Idempotent**: a lease id is asked for until it is granted or given up;
  *   a script that ran but whose answer was lost (timeout) is harmless, since
  *   asking again with the same id finds it, and giving up releases it.
