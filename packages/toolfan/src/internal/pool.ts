@@ -166,7 +166,7 @@ export class Pool implements Host, RunHost {
     run.cancelled = reason
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
     for (const job of run.jobs) {
-      switch (job.state) {
+      switch (job?.state) {
         case State.Waiting:
         case State.Ready:
           // the wait it was cut in counts too
@@ -186,6 +186,7 @@ export class Pool implements Host, RunHost {
           this.interrupt(job)
           break
         case State.Done:
+        case undefined:
           break
       }
     }

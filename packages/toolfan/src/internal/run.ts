@@ -193,7 +193,14 @@ let runs = 0
 export class Run {
   /** Tells runs apart in spans: tasks of different runs may share a name. */
   readonly id = ++runs
-  readonly jobs: Array<Job> = []
+  /**
+   * Its jobs by index, each until it settles: a settled job is let go at once
+   * (its result is kept), so a long run holds only its unsettled jobs — at
+   * 1,000,000 tasks that is ~160 bytes a task less for the GC to walk.
+   */
+  readonly jobs: Array<Job | undefined> = []
+  /** Tasks added. */
+  private added = 0
   readonly results: Array<TaskResult.TaskResult<unknown, unknown>> = []
   private settled = 0
   private closed = false
@@ -225,7 +232,7 @@ export class Run {
 
   /** Whether every task added so far has settled and no more will come. */
   get done(): boolean {
-    return this.closed && this.settled === this.jobs.length
+    return this.closed && this.settled === this.added
   }
 
   /**
@@ -234,7 +241,7 @@ export class Run {
    * afterwards (`Pool.pump`). Returns its index.
    */
   add(task: Task.Any, held = false, now?: number): number {
-    const index = this.jobs.length
+    const index = this.added++
     const job = new Job(this, index, task, this.host.admission(task.group))
     this.jobs.push(job)
     if (this.cancelled !== undefined) this.host.settle(job, interrupted(job, this.cancelled))
@@ -245,26 +252,27 @@ export class Run {
   /** No more tasks: the run is over once those added have settled. */
   close(): void {
     this.closed = true
-    if (this.settled === this.jobs.length) this.host.finished(this)
+    if (this.settled === this.added) this.host.finished(this)
   }
 
   /** Queues a held task, optionally replaced (a plan task made from its dependencies' values). */
   release(index: number, task?: Task.Any): void {
-    const job = this.jobs[index]!
-    if (job.state !== State.New || this.cancelled !== undefined) return
+    const job = this.jobs[index]
+    if (job === undefined || job.state !== State.New || this.cancelled !== undefined) return
     if (task !== undefined) job.task = task
     this.host.enqueue(job)
   }
 
   /** Settles a held task without running it (a plan task whose dependency failed). */
   skip(index: number, error: TaskError<unknown>): void {
-    const job = this.jobs[index]!
-    if (job.state === State.New && this.cancelled === undefined) this.host.settle(job, error)
+    const job = this.jobs[index]
+    if (job !== undefined && job.state === State.New && this.cancelled === undefined) this.host.settle(job, error)
   }
 
   /** Keeps a task's result and tells the owner (the pool calls it once per task). */
   record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
     this.results[job.index] = result
+    this.jobs[job.index] = undefined
     this.settled++
     const onResult = this.options.onResult
     if (onResult !== undefined) onResult(result, job.index, this)
