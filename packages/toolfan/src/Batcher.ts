@@ -221,7 +221,10 @@ export const make = <I, X, E = never, R = never>(
 export const makeAt = <I, X, E = never, R = never>(
   where: string,
   options: Options<I, X, E, R>,
-  /** `run` as a promise function too (the MicroBatcher's), run without a fiber per batch. */
+  /**
+   * `run` as a promise function too (the MicroBatcher's), run without a fiber
+   * per batch; given, an `Error` output of either fails its item (the Promise API's contract).
+   */
   runPromise?: ((items: ReadonlyArray<I>, signal: AbortSignal) => unknown) | undefined
 ): Effect.Effect<Batcher<I, Output<X>, E | ItemError<X>>, InvalidOption, Scope.Scope | R> =>
   Effect.gen(function*() {
@@ -229,7 +232,7 @@ export const makeAt = <I, X, E = never, R = never>(
       try: () => checkOptions(where, options),
       catch: (e) => e as InvalidOption
     })
-    if (runPromise !== undefined) checked.internal = { ...checked.internal, runPromise }
+    if (runPromise !== undefined) checked.internal = { ...checked.internal, runPromise, errorFailsItem: true }
     // one scope of our own, closed in order whatever the caller's scope does (it may close its finalizers in
     // parallel): first the batcher (it sends what is pending and waits for the batches), then its pool. The
     // pool's cap is the cap on batches in flight; its timer also serves the batching windows
@@ -276,7 +279,7 @@ const checkOptions = (where: string, options: Options<any, any, any, any>) => {
   }
   // the batch call's policies are a task's: check them once, now
   const template = Task.makeAt(where, name, Effect.void, taskOptions)
-  const internalOptions: internal.Options = { run, maxSize, maxWaitMs, maxBatchesInFlight, key, template, name }
+  const internalOptions: internal.Options = { run, maxSize, maxWaitMs, maxBatchesInFlight, key, template, name, errorFailsItem: false }
   return { maxBatchesInFlight, internal: internalOptions }
 }
 

@@ -20,7 +20,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import { isInvalidOption } from "./InvalidOption.js"
 import { promiseEffect } from "./internal/promise.js"
@@ -356,17 +355,11 @@ export class MicroBatcher<I, O> {
       validate.knownKeys("MicroBatcher", record, microBatcherKeys)
       return record
     })
-    // an Error in place of an output fails that item alone
-    const outputs = (out: unknown) =>
-      (Array.isArray(out) ? out.map((x) => x instanceof Error ? CoreBatcher.failItem(x) : x) : out) as ReadonlyArray<unknown>
-    const run = (items: ReadonlyArray<I>) => Effect.map(promiseEffect((signal) => batchFn(items, signal)), outputs)
-    const settled = (out: unknown) => Predicate.isPromiseLike(out) ? Promise.resolve(out).then(outputs) : outputs(out)
-    // a batch function that declares no signal parameter gets none (no AbortController per batch)
-    const runPromise = batchFn.length > 1
-      ? (items: ReadonlyArray<I>, signal: AbortSignal) => settled(batchFn(items, signal))
-      : (items: ReadonlyArray<I>) => settled((batchFn as (items: ReadonlyArray<I>) => unknown)(items))
+    // an Error in place of an output fails that item alone: the batcher checks outputs as it spreads them, so
+    // `batchFn` is its batch call as it is (no pass over the outputs, no promise step per batch)
+    const run = (items: ReadonlyArray<I>) => promiseEffect((signal) => batchFn(items, signal))
     const scope = Effect.runSync(Scope.make())
-    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.makeAt("MicroBatcher", { ...o, run }, runPromise), scope))
+    const exit = Effect.runSyncExit(Scope.extend(CoreBatcher.makeAt("MicroBatcher", { ...o, run }, batchFn), scope))
     if (Exit.isFailure(exit)) {
       Effect.runSync(Scope.close(scope, Exit.void))
       jsErrors(() => {

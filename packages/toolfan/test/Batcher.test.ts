@@ -306,6 +306,16 @@ describe("Batcher", () => {
         expect(outcomes).toEqual([Either.right(2), Either.left("empty"), Either.right(3)])
       }))
 
+    it.scoped("an Error output is a value, not a failure (only failItem fails an item; the Promise API differs)", () =>
+      Effect.gen(function*() {
+        const oops = new RangeError("a value that happens to be an Error")
+        const batcher = yield* Batcher.make({
+          run: (items: ReadonlyArray<string>) => Effect.succeed(items.map((t) => (t === "e" ? oops : t)))
+        })
+        const outcomes = yield* batcher.submitAll(["a", "e"])
+        expect(outcomes).toEqual([Either.right("a"), Either.right(oops)])
+      }))
+
     it.scoped("the batch call has a timeout and retries with the core's policies", () =>
       Effect.gen(function*() {
         let calls = 0

@@ -452,6 +452,17 @@ describe("toolfan/promise MicroBatcher", () => {
     await batcher.close()
   })
 
+  it("submit() - an Error output rejects its item alone with a policy set too (batches on the private scheduler)", async () => {
+    const batchFn = async (xs: ReadonlyArray<number>) => xs.map((x) => (x < 0 ? new RangeError(`negative: ${x}`) : x * 2))
+    for (const options of [{ maxWait: 5, timeout: 60_000 }, { maxWait: 5, retries: 1 }, { maxWait: 5, maxBatchesInFlight: 1 }]) {
+      const batcher = new MicroBatcher(batchFn, options)
+      const outcomes = await Promise.allSettled([batcher.submit(3), batcher.submit(-1)])
+      expect(outcomes[0]).toEqual({ status: "fulfilled", value: 6 })
+      expect(outcomes[1].status === "rejected" && (outcomes[1].reason as Error).message).toBe("negative: -1")
+      await batcher.close()
+    }
+  })
+
   it("submit() - a wrong number of outputs rejects every item with BatchOutputMismatch", async () => {
     const batcher = new MicroBatcher(async (xs: ReadonlyArray<number>) => xs.slice(1), { maxWait: 5 })
     const outcomes = await Promise.allSettled([batcher.submit(1), batcher.submit(2)])

@@ -24,6 +24,17 @@ export class BatchOutputMismatch extends Data.TaggedError("BatchOutputMismatch")
   }
 }
 
+/** `run`'s contract, checked at run time: an array with one output per item. */
+export const checkOutputs = (
+  name: string,
+  outputs: unknown,
+  expected: number
+): ReadonlyArray<unknown> | BatchOutputMismatch => {
+  if (!Array.isArray(outputs)) return new BatchOutputMismatch({ batcher: name, expected, received: outputs })
+  if (outputs.length !== expected) return new BatchOutputMismatch({ batcher: name, expected, received: outputs })
+  return outputs
+}
+
 /** The batcher was closed: it sends what was pending and refuses new items. */
 export class BatcherClosed extends Data.TaggedError("BatcherClosed")<{
   readonly batcher: string

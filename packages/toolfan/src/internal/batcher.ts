@@ -43,7 +43,7 @@ import { TaskDefect, type TaskError, TaskInterrupted, TaskTimedOut } from "../Ta
 import type * as TaskResult from "../TaskResult.js"
 import { InContext } from "./context.js"
 import type { Timer, TimerEntry } from "./timer.js"
-import { BatcherClosed, BatchOutputMismatch, isItemFailure, type ItemFailure } from "./batchErrors.js"
+import { BatcherClosed, type BatchOutputMismatch, checkOutputs, isItemFailure, type ItemFailure } from "./batchErrors.js"
 import { batcherTags, traces } from "./observe.js"
 import { settleWith } from "./promise.js"
 import { currentWorker, type RunOptions } from "./run.js"
@@ -126,6 +126,12 @@ export interface Options {
   readonly run: (items: ReadonlyArray<any>) => Effect.Effect<ReadonlyArray<unknown>, unknown, any>
   /** The same batch call as a promise function (the Promise API's MicroBatcher), run without a fiber when untraced. */
   readonly runPromise?: ((items: ReadonlyArray<any>, signal: AbortSignal) => unknown) | undefined
+  /**
+   * Whether an `Error` instance in place of an output fails that item alone
+   * (the Promise API's contract, as dataloader's), besides a `failItem`.
+   * Checked as outputs are spread: no pass over them and no promise step per batch.
+   */
+  readonly errorFailsItem: boolean
   readonly maxSize: number
   readonly maxWaitMs: number
   readonly maxBatchesInFlight: number
@@ -505,7 +511,7 @@ export class BatcherImpl {
 
   /** A batch call ended: with `run`'s outputs (`ok`), or the error each item gets. */
   private finish(batch: Batch, ok: boolean, value: unknown): void {
-    if (ok) deliver(batch, checkOutputs(this.options.name, value, batch.items.length))
+    if (ok) deliver(batch, checkOutputs(this.options.name, value, batch.items.length), this.options.errorFailsItem)
     else deliverError(batch, value)
     if (--this.inFlight === 0 && this.onIdle !== undefined) {
       const idle = this.onIdle
@@ -532,14 +538,19 @@ export class BatcherImpl {
   }
 }
 
-/** Spreads a batch call's outputs over its items, each item settled as it comes (one pass, no `Either` per item). */
-const deliver = (batch: Batch, outputs: ReadonlyArray<unknown> | BatchOutputMismatch): void => {
+/**
+ * Spreads a batch call's outputs over its items, each item settled as it
+ * comes (one pass, no `Either` per item). A `failItem` fails its item, and so
+ * does an `Error` when `errorFailsItem` (see `Options`).
+ */
+const deliver = (batch: Batch, outputs: ReadonlyArray<unknown> | BatchOutputMismatch, errorFailsItem: boolean): void => {
   if (!Array.isArray(outputs)) return deliverError(batch, outputs)
   const { block, entries, offset } = batch
   for (let i = 0; i < outputs.length; i++) {
     const output = outputs[i]
-    const ok = !isItemFailure(output)
-    const value = ok ? output : (output as ItemFailure<unknown>).error
+    const wrapped = isItemFailure(output)
+    const ok = !wrapped && !(errorFailsItem && output instanceof Error)
+    const value = wrapped ? (output as ItemFailure<unknown>).error : output
     if (entries !== undefined) settle(entries[i]!, ok, value)
     else block!.settle(offset + i, ok, value)
   }
@@ -587,17 +598,6 @@ const causeError = (name: string, cause: Cause.Cause<unknown>): unknown => {
   if (Option.isSome(failure)) return failure.value
   const defect = Cause.dieOption(cause)
   return new TaskDefect({ task: name, defect: Option.isSome(defect) ? defect.value : Cause.squash(cause), attempts: 1 })
-}
-
-/** `run`'s contract, checked at run time: an array with one output per item. */
-const checkOutputs = (
-  name: string,
-  outputs: unknown,
-  expected: number
-): ReadonlyArray<unknown> | BatchOutputMismatch => {
-  if (!Array.isArray(outputs)) return new BatchOutputMismatch({ batcher: name, expected, received: outputs })
-  if (outputs.length !== expected) return new BatchOutputMismatch({ batcher: name, expected, received: outputs })
-  return outputs
 }
 
 const wake = (batcher: BatcherImpl): void => batcher.due()
