@@ -26,7 +26,7 @@
  *   renewal says whether others wait. While others wait (`contended`), a
  *   released lease is released in Redis at once, and Redis serves waiters
  *   first: a scheduler not registered as waiting gets a slot only if one is
- *   left for each scheduler that is (ACQUIRE in lease.ts), so the releaser's
+ *   left for each scheduler that is (ACQUIRE in leaseScripts.ts), so the releaser's
  *   next task cannot take back the slot freed for a waiter; registered
  *   waiters race for it (no FIFO among them). The flag can be stale: an
  *   answer sent before a "wanted" message may arrive after it and clear it

@@ -55,6 +55,31 @@
  *   that never had an answer for that key before the loss cannot tell.
  * - **Mixed lease times**: the set's expiry is only ever extended.
  * - **Redis Cluster**: all keys of a limit share a hash tag (`{key}`).
+ *
+ * # Modules
+ *
+ * - lease.ts (here): the leases of one scheduler — `Leases` is the one owner
+ *   of the `held` map (below), asks, grants, releases, renews and gives up;
+ * - leaseScripts.ts: the Lua scripts that run in Redis, and their commands;
+ * - handoff.ts: the leases idle between two tasks, and when they go back;
+ * - waiters.ts: this scheduler's tasks sleeping between two tries;
+ * - connection.ts: the clients (timeouts, reconnection, errors).
+ *
+ * # A lease's life (`Leases` is its one owner; `held` has it from granted on)
+ *
+ *   from            event                                          to
+ *   asked           the script grants it (-1; -2: others wait)     held by a task
+ *   asked           the script says wait (≥ 0 ms)                  asked again (same id)
+ *   asked           the request fails or is interrupted            released
+ *   held by a task  the task lets go of it, nobody else waits      idle (handoff.ts)
+ *   held by a task  the task lets go of it, others wait / closing  released
+ *   idle            the next task here takes it (≥ half a lease)   held by a task
+ *   idle            taken too old, linger over, others wait        released
+ *   held or idle    not renewed for half a lease, or lost          given up (revoked)
+ *   any             the scheduler's scope closes                   released (one call)
+ *
+ * A given-up lease held by a task is released in Redis when the task lets go
+ * of it; an idle one may be left to expire there.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -64,7 +89,9 @@ import type { Redis } from "ioredis"
 import { GroupLimit } from "toolfan"
 import { type Client, client, reconnecting, refused } from "./connection.js"
 import { Handoff } from "./handoff.js"
+import { define, type LeaseRedis } from "./leaseScripts.js"
 import type { Connection } from "./options.js"
+import { Waiters } from "./waiters.js"
 
 /**
  * Milliseconds on Effect's monotonic clock reading (`currentTimeNanos`): a
@@ -73,138 +100,6 @@ import type { Connection } from "./options.js"
  * time (`TIME`) for the leases themselves.
  */
 const monotonicMillis = Effect.map(Clock.currentTimeNanos, (nanos) => Math.floor(Number(nanos) / 1e6))
-
-// KEYS: the leases, the marker (exists while Redis keeps its data), the
-// recovery flag (set for a lease time after Redis lost its data), the waiting
-// schedulers, the channel. ARGV: id, max, lease time, seen, the scheduler.
-// The set's expiry is only ever extended: processes sharing a key may use
-// different lease times, and a shorter one must not cut the others' leases
-// short. Returns how long to wait (≥ 0), or -1 (granted) / -2 (granted, and
-// other schedulers wait: no handoffs, see handoff.ts). Waiters first: a
-// scheduler that is not waiting yet gets a slot only if one is left for each
-// scheduler that waits; else it waits too (50 ms at most if slots are free:
-// a waiter that gave up leaves its entry until it expires, half a lease).
-const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[3])
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('SET', KEYS[2], '1')
-  if ARGV[4] == '1' then
-    redis.call('SET', KEYS[3], '1', 'PX', ttl)
-  end
-end
-local recovering = redis.call('PTTL', KEYS[3])
-if recovering > 0 then
-  return recovering
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-local waiting = redis.call('ZSCORE', KEYS[4], ARGV[5])
-local others = redis.call('ZCARD', KEYS[4])
-if waiting then
-  others = others - 1
-end
-local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or room > (waiting and 0 or others) then
-  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-  if redis.call('PTTL', KEYS[1]) < ttl then
-    redis.call('PEXPIRE', KEYS[1], ttl)
-  end
-  redis.call('ZREM', KEYS[4], ARGV[5])
-  if others > 0 then
-    return -2
-  end
-  return -1
-end
-if redis.call('ZADD', KEYS[4], now + math.floor(ttl / 2), ARGV[5]) == 1 then
-  redis.call('PUBLISH', KEYS[5], 'w' .. ARGV[5])
-end
-if redis.call('PTTL', KEYS[4]) < ttl then
-  redis.call('PEXPIRE', KEYS[4], ttl)
-end
-if room > 0 then
-  return math.min(50, math.floor(ttl / 4))
-end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tonumber(first[2]) - now
-`
-
-// KEYS: the leases, the marker, the recovery flag, the waiting schedulers. ARGV: lease time, max, the scheduler, the
-// ids. Returns how many other schedulers wait, then the ids that could not be renewed.
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('SET', KEYS[2], '1')
-  redis.call('SET', KEYS[3], '1', 'PX', ttl)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local lost = {}
-for i = 4, #ARGV do
-  local id = ARGV[i]
-  if redis.call('ZSCORE', KEYS[1], id) or redis.call('ZCARD', KEYS[1]) < max then
-    redis.call('ZADD', KEYS[1], now + ttl, id)
-  else
-    table.insert(lost, id)
-  end
-end
-if redis.call('PTTL', KEYS[1]) < ttl then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-local others = redis.call('ZCARD', KEYS[4])
-if redis.call('ZSCORE', KEYS[4], ARGV[3]) then
-  others = others - 1
-end
-table.insert(lost, 1, others)
-return lost
-`
-
-// ARGV: the ids; one message per lease that was still there.
-const RELEASE = `
-for i = 1, #ARGV do
-  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
-    redis.call('PUBLISH', KEYS[2], '1')
-  end
-end
-return 0
-`
-
-interface LeaseCommands {
-  toolfanAcquire(
-    key: string,
-    marker: string,
-    recovering: string,
-    waiting: string,
-    channel: string,
-    id: string,
-    max: number,
-    ttl: number,
-    seen: 0 | 1,
-    self: string
-  ): Promise<number>
-  toolfanRenew(
-    key: string,
-    marker: string,
-    recovering: string,
-    waiting: string,
-    ttl: number,
-    max: number,
-    self: string,
-    ...ids: Array<string>
-  ): Promise<[number, ...Array<string>]>
-  toolfanRelease(key: string, channel: string, ...ids: Array<string>): Promise<number>
-}
-
-const define = (redis: Redis): Redis & LeaseCommands => {
-  redis.defineCommand("toolfanAcquire", { numberOfKeys: 5, lua: ACQUIRE })
-  redis.defineCommand("toolfanRenew", { numberOfKeys: 4, lua: RENEW })
-  redis.defineCommand("toolfanRelease", { numberOfKeys: 2, lua: RELEASE })
-  return redis as Redis & LeaseCommands
-}
 
 /** @internal */
 export interface LeaseOptions {
@@ -221,10 +116,12 @@ export interface LeaseOptions {
   readonly onUnavailable: GroupLimit.OnUnavailable
 }
 
+type Revoke = (error: GroupLimit.GroupLimitUnavailable) => void
+
 interface Held {
   /** Local time until which the lease is surely still ours in Redis. */
   validUntil: number
-  readonly revoke: (error: GroupLimit.GroupLimitUnavailable) => void
+  readonly revoke: Revoke
 }
 
 const noop = (): void => {}
@@ -247,7 +144,6 @@ const processId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`
  * or a timer tick when Effect's scheduler yields — so a few milliseconds cover it with room to spare.
  */
 const LINGER_MS = 5
-
 
 /**
  * Runs `renew` (false: it failed) every eighth of a lease, again min(50 ms, lease/20) after a failure instead of a
@@ -279,204 +175,221 @@ const renewing = (redis: Redis, renew: Effect.Effect<boolean>, leaseMs: number):
     )
   })
 
-/** Starts the shared cap for one scheduler: two connections and the renewal fiber. @internal */
+/**
+ * The leases of one scheduler: the one owner of `held` (see "A lease's life" above). The hot path — a task
+ * releasing, the next one taking that lease over — makes no call and allocates a permit and a `Held` only.
+ */
+class Leases {
+  /** Every lease this scheduler has in Redis, by id: held by a task, or idle in `handoff` (its revoke a no-op). */
+  private readonly held = new Map<string, Held>()
+  private readonly handoff = new Handoff((ids) => this.releaseNow(ids), LINGER_MS)
+  private readonly waiters: Waiters
+  private readonly redis: LeaseRedis
+  /** This scheduler's name in Redis (in the waiting set, and in its "wanted" messages), and its ids' start. */
+  private readonly prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
+  private counter = 0
+
+  constructor(
+    private readonly o: LeaseOptions,
+    private readonly main: Client,
+    subscriber: Client
+  ) {
+    this.redis = define(main.redis)
+    this.waiters = new Waiters(o.max, o.leaseMs)
+    this.listen(subscriber)
+  }
+
+  /** A lease handed over by an earlier task of this scheduler if there is one (no call), else a new one. */
+  readonly acquire = (revoke: Revoke): Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> =>
+    Effect.flatMap(monotonicMillis, (now) => {
+      const permit = this.handedOver(revoke, now)
+      return permit === undefined ? this.ask(revoke) : Effect.succeed(permit)
+    })
+
+  /** Renews every lease held here; false if the call failed. */
+  readonly renew: Effect.Effect<boolean> = Effect.suspend(() => {
+    if (this.held.size === 0) return Effect.succeed(true)
+    const ids = [...this.held.keys()]
+    const o = this.o
+    const answer = Effect.either(this.call("when renewing leases", () =>
+      this.redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.leaseMs, o.max, this.prefix, ...ids)))
+    return Effect.map(answer, (a) => {
+      if (a._tag === "Left") return false
+      this.renewed(ids, ...a.right)
+      return true
+    })
+  })
+
+  // a lease not renewed for half the lease time is given up. Checked on its own schedule, every eighth of a lease,
+  // not after each renewal: a renewal call can hang for up to twice the timeout (Redis silent, connection open),
+  // and the check must not wait for it, or the lease could expire in Redis while its holder still runs
+  readonly check: Effect.Effect<void> = Effect.map(monotonicMillis, (now) => this.giveUpUnrenewed(now))
+
+  /** No more handoffs; every lease held here, idle ones included, released in one call. */
+  close(): Promise<void> {
+    this.handoff.close()
+    const ids = [...this.held.keys()]
+    return ids.length === 0 ? Promise.resolve() : this.redis.toolfanRelease(this.o.key, this.o.channel, ...ids).then(noop, noop)
+  }
+
+  /** "1": a lease was released; "w" and a scheduler: that scheduler started waiting (no more handoffs here). */
+  private listen(subscriber: Client): void {
+    subscriber.redis.on("message", (_channel: string, message: string) => {
+      if (message === "1") this.waiters.released()
+      else if (message !== `w${this.prefix}`) this.handoff.heard(true)
+    })
+    // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
+    // been missed, so every waiter tries again at once
+    subscriber.redis.on("ready", () => {
+      subscriber.redis.subscribe(this.o.channel).catch(noop)
+      this.waiters.wakeAll()
+    })
+  }
+
+  /** Asks Redis for a new lease, until granted, or until a lease of this scheduler is handed over meanwhile. */
+  private ask(revoke: Revoke): Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> {
+    return Effect.suspend(() => {
+      const id = this.prefix + (++this.counter).toString(36)
+      let asked = false
+      let unanswered = false
+      const send = Effect.tapError(
+        this.call("when asked for a slot", () => {
+          asked = true
+          return this.sendAcquire(id)
+        }),
+        () => Effect.sync(() => unanswered = true)
+      )
+      const attempt: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(
+        send,
+        ([sentAt, r]) => {
+          seenMarkers.add(this.o.marker)
+          if (r >= 0) return Effect.zipRight(this.waiters.sleep(r), again)
+          this.handoff.heard(r === -2)
+          return Effect.succeed(this.grant(id, sentAt + this.o.leaseMs, revoke))
+        }
+      )
+      // woken by a release here: take that lease; a call for `id` that went unanswered may have been granted
+      const again = Effect.flatMap(monotonicMillis, (now) => {
+        const permit = this.handedOver(revoke, now)
+        if (permit === undefined) return attempt
+        if (unanswered) this.releaseNow([id])
+        return Effect.succeed(permit)
+      })
+      // an error reply (e.g. the key holds another type) will not go away by asking again
+      const patient = this.o.onUnavailable === "wait"
+        ? Effect.retry(again, { schedule: reconnecting, while: (e) => !refused(e.cause) })
+        : attempt
+      // given up (interrupted or failed): a lease the script may have added is released
+      return Effect.onExit(patient, (exit) =>
+        exit._tag === "Failure" && asked ? Effect.sync(() => this.releaseNow([id])) : Effect.void)
+    })
+  }
+
+  private sendAcquire(id: string): Promise<number> {
+    const o = this.o
+    const seen = seenMarkers.has(o.marker) ? 1 : 0
+    return this.redis.toolfanAcquire(o.key, o.marker, o.recovering, o.waiting, o.channel, id, o.max, o.leaseMs, seen, this.prefix)
+  }
+
+  private grant(id: string, validUntil: number, revoke: Revoke): GroupLimit.Permit {
+    const mine: Held = { validUntil, revoke }
+    this.held.set(id, mine)
+    return { release: () => this.release(id, mine) }
+  }
+
+  /** A lease of this scheduler that no task uses, taken over (see handoff.ts); one too old to keep is released. */
+  private handedOver(revoke: Revoke, now: number): GroupLimit.Permit | undefined {
+    for (let id = this.handoff.take(); id !== undefined; id = this.handoff.take()) {
+      const h = this.held.get(id)
+      if (h === undefined) continue // given up meanwhile
+      if (h.validUntil - now >= this.o.leaseMs / 2) return this.grant(id, h.validUntil, revoke)
+      this.releaseNow([id])
+    }
+    return undefined
+  }
+
+  /** A task gives its lease back: kept for the next task here unless others wait (see handoff.ts). */
+  private release(id: string, mine: Held): void {
+    const current = this.held.get(id)
+    if (current !== mine) {
+      // given up meanwhile (revoked): make sure Redis drops it too
+      if (current === undefined) this.releaseNow([id])
+      return
+    }
+    this.held.set(id, { validUntil: mine.validUntil, revoke: noop })
+    if (this.handoff.put(id)) this.waiters.wakeOne()
+  }
+
+  /** Releases leases in Redis, not awaited. */
+  private releaseNow(ids: ReadonlyArray<string>): void {
+    for (const id of ids) this.held.delete(id)
+    this.main.ready().then(() => this.redis.toolfanRelease(this.o.key, this.o.channel, ...ids)).catch(noop)
+  }
+
+  /** A renewal's answer: whether others wait, the leases others took meanwhile (given up); the rest last a lease more. */
+  private renewed(ids: ReadonlyArray<string>, sentAt: number, [others, ...lost]: readonly [number, ...Array<string>]): void {
+    this.handoff.heard(others > 0)
+    const gone = new Set(lost)
+    for (const id of ids) {
+      const h = this.held.get(id)
+      if (h === undefined) continue
+      if (gone.has(id)) {
+        this.held.delete(id)
+        h.revoke(this.unavailable("its lease was taken by others while it could not be renewed"))
+      } else {
+        h.validUntil = sentAt + this.o.leaseMs
+      }
+    }
+  }
+
+  private giveUpUnrenewed(now: number): void {
+    for (const [id, h] of this.held) {
+      if (h.validUntil - now < this.o.leaseMs / 2) {
+        this.held.delete(id)
+        h.revoke(this.unavailable(`its lease could not be renewed for ${Math.round(this.o.leaseMs / 2)} ms`, this.main.lastError))
+      }
+    }
+  }
+
+  /**
+   * Waits for the connection, reads the clock, then sends: the reading (returned with the answer) is before Redis
+   * runs the script, so a lease counted from it ends no later than in Redis — and no earlier than needed, which a
+   * reading taken before waiting for a reconnect would make it.
+   */
+  private call<A>(what: string, f: () => Promise<A>): Effect.Effect<readonly [number, A], GroupLimit.GroupLimitUnavailable> {
+    return Effect.zipRight(
+      Effect.tryPromise({ try: () => this.main.ready(), catch: this.failed(what) }),
+      Effect.flatMap(monotonicMillis, (sentAt) =>
+        Effect.map(Effect.tryPromise({ try: f, catch: this.failed(what) }), (a) => [sentAt, a] as const))
+    )
+  }
+
+  private failed(what: string): (cause: unknown) => GroupLimit.GroupLimitUnavailable {
+    return (cause) =>
+      refused(cause)
+        ? this.unavailable(`redis refused the command ${what}: ${(cause as Error).message}`, cause)
+        : this.unavailable(`redis did not answer ${what} within ${this.o.timeoutMs} ms`, cause)
+  }
+
+  private unavailable(reason: string, cause?: unknown): GroupLimit.GroupLimitUnavailable {
+    return new GroupLimit.GroupLimitUnavailable({
+      limit: this.o.description,
+      reason,
+      ...(cause === undefined ? {} : { cause })
+    })
+  }
+}
+
+/** Starts the shared cap for one scheduler: two connections, the renewal fiber and the give-up check. @internal */
 export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never, Scope.Scope> =>
   Effect.gen(function*() {
     // reconnecting at least every sixteenth of a lease: see "Riding out an outage" above
     const reconnectMs = Math.min(1000, o.leaseMs / 16)
     const main: Client = yield* client(o.connection, o.timeoutMs, reconnectMs)
     const subscriber: Client = yield* client(o.connection, o.timeoutMs, reconnectMs)
-    const redis = define(main.redis)
-    const prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
-    let counter = 0
-    const held = new Map<string, Held>()
-    const waiters: Array<() => void> = []
-    let wakes = 0
-
-    /** Releases leases in Redis, not awaited. */
-    const releaseNow = (ids: ReadonlyArray<string>): void => {
-      for (const id of ids) held.delete(id)
-      main.ready().then(() => redis.toolfanRelease(o.key, o.channel, ...ids)).catch(noop)
-    }
-    const handoff = new Handoff(releaseNow, LINGER_MS)
-
-    // "1": a lease was released; "w" and a scheduler: that scheduler started waiting (no more handoffs here)
-    subscriber.redis.on("message", (_channel: string, message: string) => {
-      if (message !== "1") {
-        if (message !== `w${prefix}`) handoff.heard(true)
-        return
-      }
-      const waiter = waiters.shift()
-      if (waiter !== undefined) waiter()
-      else wakes = Math.min(wakes + 1, o.max) // a waiter between two tries takes it
-    })
-    // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
-    // been missed, so every waiter tries again at once
-    subscriber.redis.on("ready", () => {
-      subscriber.redis.subscribe(o.channel).catch(noop)
-      for (const waiter of waiters.splice(0)) waiter()
-    })
-
-    const unavailable = (reason: string, cause?: unknown) =>
-      new GroupLimit.GroupLimitUnavailable({
-        limit: o.description,
-        reason,
-        ...(cause === undefined ? {} : { cause })
-      })
-
-    const failed = (what: string) => (cause: unknown) =>
-      refused(cause)
-        ? unavailable(`redis refused the command ${what}: ${(cause as Error).message}`, cause)
-        : unavailable(`redis did not answer ${what} within ${o.timeoutMs} ms`, cause)
-
-    /**
-     * Waits for the connection, reads the clock, then sends: the reading (returned with the answer) is before Redis
-     * runs the script, so a lease counted from it ends no later than in Redis — and no earlier than needed, which a
-     * reading taken before waiting for a reconnect would make it.
-     */
-    const call = <A>(what: string, f: () => Promise<A>): Effect.Effect<readonly [number, A], GroupLimit.GroupLimitUnavailable> =>
-      Effect.zipRight(
-        Effect.tryPromise({ try: () => main.ready(), catch: failed(what) }),
-        Effect.flatMap(monotonicMillis, (sentAt) =>
-          Effect.map(Effect.tryPromise({ try: f, catch: failed(what) }), (a) => [sentAt, a] as const))
-      )
-
-    /** A task gives its lease back: kept for the next task here unless others wait (see handoff.ts). */
-    const release = (id: string, mine: Held): void => {
-      const current = held.get(id)
-      if (current !== mine) {
-        // given up meanwhile (revoked): make sure Redis drops it too
-        if (current === undefined) releaseNow([id])
-        return
-      }
-      held.set(id, { validUntil: mine.validUntil, revoke: noop })
-      if (handoff.put(id)) waiters.shift()?.()
-    }
-
-    const grant = (id: string, validUntil: number, revoke: Held["revoke"]): GroupLimit.Permit => {
-      const mine: Held = { validUntil, revoke }
-      held.set(id, mine)
-      return { release: () => release(id, mine) }
-    }
-
-    /** A lease of this scheduler that no task uses, taken over (see handoff.ts); one too old to keep is released. */
-    const handedOver = (revoke: Held["revoke"], now: number): GroupLimit.Permit | undefined => {
-      for (let id = handoff.take(); id !== undefined; id = handoff.take()) {
-        const h = held.get(id)
-        if (h === undefined) continue // given up meanwhile
-        if (h.validUntil - now >= o.leaseMs / 2) return grant(id, h.validUntil, revoke)
-        releaseNow([id])
-      }
-      return undefined
-    }
-
-    /** Sleeps until a slot is released here or elsewhere, or until `ms` passed. */
-    const wait = (ms: number): Effect.Effect<void> =>
-      Effect.race(
-        // a missed message (reconnecting) costs at most a quarter lease
-        Effect.sleep(Math.max(1, Math.min(ms, o.leaseMs / 4))),
-        Effect.async<void>((resume) => {
-          if (wakes > 0) {
-            wakes--
-            return resume(Effect.void)
-          }
-          const waiter = () => resume(Effect.void)
-          waiters.push(waiter)
-          return Effect.sync(() => {
-            const i = waiters.indexOf(waiter)
-            if (i >= 0) waiters.splice(i, 1)
-          })
-        })
-      )
-
-    /** Asks Redis for a new lease, until granted, or until a lease of this scheduler is handed over meanwhile. */
-    const ask = (revoke: Held["revoke"]) =>
-      Effect.suspend(() => {
-        const id = prefix + (++counter).toString(36)
-        let asked = false
-        let unanswered = false
-        const send = Effect.tapError(
-          call("when asked for a slot", () => {
-            asked = true
-            const seen = seenMarkers.has(o.marker) ? 1 : 0
-            return redis.toolfanAcquire(o.key, o.marker, o.recovering, o.waiting, o.channel, id, o.max, o.leaseMs, seen, prefix)
-          }),
-          () => Effect.sync(() => unanswered = true)
-        )
-        const attempt: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(
-          send,
-          ([sentAt, r]) => {
-            seenMarkers.add(o.marker)
-            if (r >= 0) return Effect.zipRight(wait(r), again)
-            handoff.heard(r === -2)
-            return Effect.succeed(grant(id, sentAt + o.leaseMs, revoke))
-          }
-        )
-        // woken by a release here: take that lease; a call for `id` that went unanswered may have been granted
-        const again = Effect.flatMap(monotonicMillis, (now) => {
-          const permit = handedOver(revoke, now)
-          if (permit === undefined) return attempt
-          if (unanswered) releaseNow([id])
-          return Effect.succeed(permit)
-        })
-        // an error reply (e.g. the key holds another type) will not go away by asking again
-        const patient = o.onUnavailable === "wait"
-          ? Effect.retry(again, { schedule: reconnecting, while: (e) => !refused(e.cause) })
-          : attempt
-        // given up (interrupted or failed): a lease the script may have added is released
-        return Effect.onExit(patient, (exit) =>
-          exit._tag === "Failure" && asked ? Effect.sync(() => releaseNow([id])) : Effect.void)
-      })
-
-    /** A lease handed over by an earlier task of this scheduler if there is one (no call), else a new one. */
-    const acquire = (revoke: Held["revoke"]) =>
-      Effect.flatMap(monotonicMillis, (now) => {
-        const permit = handedOver(revoke, now)
-        return permit === undefined ? ask(revoke) : Effect.succeed(permit)
-      })
-
-    /** Renews every lease held here; false if the call failed. */
-    const renew = Effect.gen(function*() {
-      if (held.size === 0) return true
-      const ids = [...held.keys()]
-      const answer = yield* Effect.either(call("when renewing leases", () =>
-        redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.leaseMs, o.max, prefix, ...ids)))
-      if (answer._tag === "Left") return false
-      const [sentAt, [others, ...lost]] = answer.right
-      handoff.heard(others > 0)
-      const gone = new Set(lost)
-      for (const id of ids) {
-        const h = held.get(id)
-        if (h === undefined) continue
-        if (gone.has(id)) {
-          held.delete(id)
-          h.revoke(unavailable("its lease was taken by others while it could not be renewed"))
-        } else {
-          h.validUntil = sentAt + o.leaseMs
-        }
-      }
-      return true
-    })
-    // a lease not renewed for half the lease time is given up. Checked on its own schedule, every eighth of a lease,
-    // not after each renewal: a renewal call can hang for up to twice the timeout (Redis silent, connection open),
-    // and the check must not wait for it, or the lease could expire in Redis while its holder still runs
-    const check = Effect.map(monotonicMillis, (now) => {
-      for (const [id, h] of held) {
-        if (h.validUntil - now < o.leaseMs / 2) {
-          held.delete(id)
-          h.revoke(unavailable(`its lease could not be renewed for ${Math.round(o.leaseMs / 2)} ms`, main.lastError))
-        }
-      }
-    })
-    yield* Effect.forkScoped(renewing(main.redis, renew, o.leaseMs))
-    yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(o.leaseMs / 8)))
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(() => {
-        // every lease held here, idle ones included, in one call
-        handoff.close()
-        const ids = [...held.keys()]
-        return ids.length === 0 ? Promise.resolve() : redis.toolfanRelease(o.key, o.channel, ...ids).then(noop, noop)
-      }).pipe(Effect.timeout(o.timeoutMs), Effect.ignore)
-    )
-    return { acquire }
+    const leases = new Leases(o, main, subscriber)
+    yield* Effect.forkScoped(renewing(main.redis, leases.renew, o.leaseMs))
+    yield* Effect.forkScoped(Effect.repeat(leases.check, Schedule.spaced(o.leaseMs / 8)))
+    yield* Effect.addFinalizer(() => Effect.promise(() => leases.close()).pipe(Effect.timeout(o.timeoutMs), Effect.ignore))
+    return { acquire: leases.acquire }
   })

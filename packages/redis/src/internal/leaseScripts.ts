@@ -1,0 +1,147 @@
+/**
+ * What runs in Redis for a shared concurrency cap: the three Lua scripts
+ * (acquire, renew, release) and the typed ioredis commands that send them.
+ * This module owns the keys' layout (which KEYS and ARGV each script takes)
+ * and the encoding of the answers; when to call them, and what the answers
+ * do to the leases this process holds, is lease.ts's. Why the scripts work
+ * the way they do: the header of lease.ts (and handoff.ts for the waiting
+ * schedulers).
+ */
+import type { Redis } from "ioredis"
+
+// KEYS: the leases, the marker (exists while Redis keeps its data), the
+// recovery flag (set for a lease time after Redis lost its data), the waiting
+// schedulers, the channel. ARGV: id, max, lease time, seen, the scheduler.
+// The set's expiry is only ever extended: processes sharing a key may use
+// different lease times, and a shorter one must not cut the others' leases
+// short. Returns how long to wait (≥ 0), or -1 (granted) / -2 (granted, and
+// other schedulers wait: no handoffs, see handoff.ts). Waiters first: a
+// scheduler that is not waiting yet gets a slot only if one is left for each
+// scheduler that waits; else it waits too (50 ms at most if slots are free:
+// a waiter that gave up leaves its entry until it expires, half a lease).
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], '1')
+  if ARGV[4] == '1' then
+    redis.call('SET', KEYS[3], '1', 'PX', ttl)
+  end
+end
+local recovering = redis.call('PTTL', KEYS[3])
+if recovering > 0 then
+  return recovering
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local waiting = redis.call('ZSCORE', KEYS[4], ARGV[5])
+local others = redis.call('ZCARD', KEYS[4])
+if waiting then
+  others = others - 1
+end
+local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or room > (waiting and 0 or others) then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < ttl then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+  redis.call('ZREM', KEYS[4], ARGV[5])
+  if others > 0 then
+    return -2
+  end
+  return -1
+end
+if redis.call('ZADD', KEYS[4], now + math.floor(ttl / 2), ARGV[5]) == 1 then
+  redis.call('PUBLISH', KEYS[5], 'w' .. ARGV[5])
+end
+if redis.call('PTTL', KEYS[4]) < ttl then
+  redis.call('PEXPIRE', KEYS[4], ttl)
+end
+if room > 0 then
+  return math.min(50, math.floor(ttl / 4))
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(first[2]) - now
+`
+
+// KEYS: the leases, the marker, the recovery flag, the waiting schedulers. ARGV: lease time, max, the scheduler, the
+// ids. Returns how many other schedulers wait, then the ids that could not be renewed.
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], '1')
+  redis.call('SET', KEYS[3], '1', 'PX', ttl)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local lost = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], id) or redis.call('ZCARD', KEYS[1]) < max then
+    redis.call('ZADD', KEYS[1], now + ttl, id)
+  else
+    table.insert(lost, id)
+  end
+end
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local others = redis.call('ZCARD', KEYS[4])
+if redis.call('ZSCORE', KEYS[4], ARGV[3]) then
+  others = others - 1
+end
+table.insert(lost, 1, others)
+return lost
+`
+
+// ARGV: the ids; one message per lease that was still there.
+const RELEASE = `
+for i = 1, #ARGV do
+  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+    redis.call('PUBLISH', KEYS[2], '1')
+  end
+end
+return 0
+`
+
+/** @internal */
+export interface LeaseCommands {
+  toolfanAcquire(
+    key: string,
+    marker: string,
+    recovering: string,
+    waiting: string,
+    channel: string,
+    id: string,
+    max: number,
+    ttl: number,
+    seen: 0 | 1,
+    self: string
+  ): Promise<number>
+  toolfanRenew(
+    key: string,
+    marker: string,
+    recovering: string,
+    waiting: string,
+    ttl: number,
+    max: number,
+    self: string,
+    ...ids: Array<string>
+  ): Promise<[number, ...Array<string>]>
+  toolfanRelease(key: string, channel: string, ...ids: Array<string>): Promise<number>
+}
+
+/** A connection with the lease scripts defined on it. @internal */
+export type LeaseRedis = Redis & LeaseCommands
+
+/** Defines the lease scripts on `redis` as commands (ioredis sends each by its SHA, the whole script when Redis lacks it). @internal */
+export const define = (redis: Redis): LeaseRedis => {
+  redis.defineCommand("toolfanAcquire", { numberOfKeys: 5, lua: ACQUIRE })
+  redis.defineCommand("toolfanRenew", { numberOfKeys: 4, lua: RENEW })
+  redis.defineCommand("toolfanRelease", { numberOfKeys: 2, lua: RELEASE })
+  return redis as LeaseRedis
+}
