@@ -397,13 +397,17 @@ export class BatcherImpl {
     this.callAll(batches)
   }
 
-  /** Takes up to `size` live items out of the window, oldest first. */
+  /**
+   * Takes up to `size` live items out of the window, oldest first. A window
+   * taken whole (a full batch, the usual case) becomes the batch's entries,
+   * compacted in place: no array per batch for them.
+   */
   private take(size: number): Batch {
-    const entries: Array<Entry> = []
-    const items: Array<unknown> = []
     const window = this.window
+    const entries: Array<Entry> = this.head === 0 && window.length <= size ? window : []
+    const items: Array<unknown> = []
     let i = this.head
-    while (i < window.length && entries.length < size) {
+    while (i < window.length && items.length < size) {
       const entry = window[i++]!
       if (entry.state !== State.Waiting) continue
       if (entry.fiber !== undefined && entry.more === undefined && entry.fiber.unsafePoll() !== null) {
@@ -415,10 +419,12 @@ export class BatcherImpl {
       }
       entry.state = State.Sent
       this.forget(entry)
-      entries.push(entry)
+      // at or before `i - 1` when `entries` is the window: a slot already read
+      entries[items.length] = entry
       items.push(entry.item)
     }
-    this.live -= entries.length
+    if (entries.length !== items.length) entries.length = items.length
+    this.live -= items.length
     if (i === window.length) {
       this.window = []
       this.head = 0
