@@ -71,8 +71,11 @@ const enum State {
 /** One distinct item in the window, with every caller waiting for it. */
 export class Entry {
   state = State.Waiting
-  /** Callers still waiting (the first in `resolve`/`reject`, the others — with a `key` — in `more`, as pairs). */
-  live = 1
+  /**
+   * The callers after the first (with a `key`), as `resolve`/`reject` pairs.
+   * The callers still waiting are these and the first, unless it left
+   * (`resolve` cleared): no count is kept, one field less per item.
+   */
   more: Array<Settle> | undefined = undefined
   /**
    * The fiber waiting for this item, when it waits without a canceler (see
@@ -86,6 +89,11 @@ export class Entry {
     public resolve: Settle | undefined,
     public reject: Settle | undefined
   ) {}
+
+  /** Whether a caller still waits for this item. */
+  waited(): boolean {
+    return this.resolve !== undefined || (this.more !== undefined && this.more.length > 0)
+  }
 }
 
 /**
@@ -277,7 +285,6 @@ export class BatcherImpl {
       const key = knownKey !== notComputed ? knownKey : keyOf(item)
       const same = this.byKey.get(key)
       if (same !== undefined) {
-        same.live++
         ;(same.more ??= []).push(resolve, reject)
         return same
       }
@@ -305,7 +312,7 @@ export class BatcherImpl {
       if (i < 0) return
       entry.more.splice(i, 2)
     } else return
-    if (--entry.live === 0 && entry.state === State.Waiting) {
+    if (!entry.waited() && entry.state === State.Waiting) {
       entry.state = State.Dropped
       this.live--
       this.forget(entry)
