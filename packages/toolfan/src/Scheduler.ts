@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/pool.js"
+import type { StartedLimit } from "./internal/admission.js"
 import * as runs from "./internal/run.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
@@ -223,7 +224,7 @@ export const makeAt = (
     // limits live in a scope closed after the shutdown finalizer (added later, so run first): they stop last
     const limits = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const starting: Array<readonly [GroupLimit.GroupLimit, Deferred.Deferred<GroupLimit.Limiter>]> = []
-    const started: Record<string, number | internal.StartedLimit> = {}
+    const started: Record<string, number | StartedLimit> = {}
     for (const [name, group] of Object.entries(groups)) {
       if (typeof group === "number") {
         started[name] = group

@@ -12,6 +12,7 @@ import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import { promiseEffect } from "./internal/promise.js"
+import * as Overload from "./Overload.js"
 import * as validate from "./internal/validate.js"
 
 /**
@@ -58,6 +59,8 @@ export interface Task<out A, out E = never, out R = never> extends Pipeable {
   readonly schedule: Schedule.Schedule<unknown, any, never>
   /** @internal */
   readonly retryWhile: ((error: any) => boolean) | undefined
+  /** What it does with overloads (see `Overload`). @internal */
+  readonly overload: Overload.Policy
   /**
    * For promise tasks: the function itself, which the scheduler calls
    * directly with an AbortController it owns (see `internal/pool.ts`).
@@ -140,6 +143,20 @@ export interface Options<E> {
    * e.g. the tool's name. Default: none.
    */
   readonly group?: string | undefined
+  /**
+   * Whether a failure `E` says the provider is overloaded, and how long it
+   * asked to wait (`{ retryAfterMs }`); `undefined` if not. Such a wait
+   * delays the retry and pauses the task's group (see `Overload`). Default:
+   * `Overload.detect` — an `Overloaded`, or an error with status 429 and a
+   * `Retry-After` in its headers.
+   */
+  readonly overloaded?: ((error: E) => Overload.Signal | undefined) | undefined
+  /**
+   * The longest wait an overloaded failure may ask for: a longer one is not
+   * waited for, and the task fails at once (its `TaskFailed` says so). A
+   * positive duration. Default: 2 minutes.
+   */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
 }
 
 /**
@@ -197,7 +214,16 @@ const PromiseTaskProto = Object.create(TaskProto, {
   }
 })
 
-const optionKeys: ReadonlySet<string> = new Set(["timeout", "retries", "schedule", "retryWhile", "priority", "group"])
+const optionKeys: ReadonlySet<string> = new Set([
+  "timeout",
+  "retries",
+  "schedule",
+  "retryWhile",
+  "priority",
+  "group",
+  "overloaded",
+  "maxRetryAfter"
+])
 
 const noOptions: Options<never> = {}
 
@@ -227,6 +253,12 @@ export const makeAt = <A, E, R>(
   if (o.schedule !== undefined && !Schedule.isSchedule(o.schedule)) {
     validate.invalid(where, "schedule", "a Schedule", o.schedule, "type")
   }
+  const overload = o.overloaded === undefined && o.maxRetryAfter === undefined ? Overload.defaultPolicy : {
+    classify: o.overloaded === undefined ? Overload.detect : validate.func(where, "overloaded", o.overloaded),
+    maxWaitMs: o.maxRetryAfter === undefined
+      ? Overload.defaultMaxWaitMs
+      : validate.durationMillis(where, "maxRetryAfter", o.maxRetryAfter)
+  }
   const task = Object.create(evaluate === undefined ? TaskProto : PromiseTaskProto)
   task.name = name
   if (evaluate === undefined) task.effect = effect
@@ -235,6 +267,7 @@ export const makeAt = <A, E, R>(
   task.priority = priority
   task.group = group
   task.retryWhile = retryWhile
+  task.overload = overload
   task.schedule = o.schedule ?? defaultSchedule
   task.evaluate = evaluate
   return task

@@ -31,6 +31,9 @@ const toJSON = (error: { readonly _tag: string; readonly message: string }): Rec
  * task did not run), or a permit was lost and the attempt was interrupted. For `Task.fromPromise` tasks, `error` is the rejection reason or the
  * thrown value; `cause` holds the same original value in both cases.
  *
+ * `retryAfterMs` is set when `error` was an overload asking for a wait longer
+ * than the task's `maxRetryAfter`: the task was not retried (see `Overload`).
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -38,6 +41,7 @@ export class TaskFailed<E = unknown> extends Data.TaggedError("TaskFailed")<{
   readonly task: string
   readonly error: E
   readonly attempts: number
+  readonly retryAfterMs?: number | undefined
 }> {
   /** The original failure, as thrown or failed. @since 0.1.0 */
   override get cause(): E {
@@ -49,7 +53,11 @@ export class TaskFailed<E = unknown> extends Data.TaggedError("TaskFailed")<{
   }
   override get message(): string {
     const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
-    return `task "${this.task}" failed${tries}: ${describe(this.error)}`
+    const wait = this.retryAfterMs === undefined
+      ? ""
+      : `; the provider asked to wait ${Duration.format(Duration.millis(this.retryAfterMs))} before a retry, ` +
+        `longer than the task's maxRetryAfter: not retried`
+    return `task "${this.task}" failed${tries}: ${describe(this.error)}${wait}`
   }
 }
 

@@ -33,6 +33,14 @@ export * as InvalidOption from "./InvalidOption.js"
 export * as Metrics from "./Metrics.js"
 
 /**
+ * Overload signals: a failure that says "retry after X", and reading it from
+ * HTTP headers.
+ *
+ * @since 0.3.0
+ */
+export * as Overload from "./Overload.js"
+
+/**
  * Plans: tasks with typed dependencies, run eagerly.
  *
  * @since 0.1.0

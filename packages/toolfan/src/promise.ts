@@ -27,6 +27,7 @@ import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
 import * as CoreScheduler from "./Scheduler.js"
+import * as Overload from "./Overload.js"
 import * as CoreTask from "./Task.js"
 import type { TaskError } from "./TaskError.js"
 import type { TaskResult } from "./TaskResult.js"
@@ -53,6 +54,17 @@ export type {
   TaskError
 }
 
+export {
+  /**
+   * Overload signals: `Overloaded` (throw it for a 429), `retryAfterMs(headers)`,
+   * `detect` (the default classifier). A wait they give delays the retry and
+   * pauses the task's group.
+   *
+   * @since 0.3.0
+   */
+  Overload
+}
+
 /** toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect (anything else as it is). */
 const jsError = (error: unknown): unknown => {
   if (!isInvalidOption(error)) return error
@@ -70,7 +82,16 @@ const jsErrors = <A>(f: () => A): A => {
 }
 
 /** The options of a Promise API `Task`: the core's, with `args`. */
-const taskOptionKeys: ReadonlySet<string> = new Set(["args", "timeout", "retries", "retryWhile", "priority", "group"])
+const taskOptionKeys: ReadonlySet<string> = new Set([
+  "args",
+  "timeout",
+  "retries",
+  "retryWhile",
+  "priority",
+  "group",
+  "overloaded",
+  "maxRetryAfter"
+])
 
 /**
  * Options of a {@link Task}.
@@ -91,6 +112,14 @@ export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
   readonly priority?: number | undefined
   /** A key with its own cap (see the scheduler's `groups`). Default: none. */
   readonly group?: string | undefined
+  /**
+   * Whether a failure says the provider is overloaded and how long to wait
+   * (`{ retryAfterMs }`), or `undefined`. Default: `Overload.detect` (an
+   * `Overloaded`, or an error with status 429 and `Retry-After` headers).
+   */
+  readonly overloaded?: ((error: unknown) => Overload.Signal | undefined) | undefined
+  /** The longest wait an overload may ask for, in ms; longer fails the task at once. Default: 120000. */
+  readonly maxRetryAfter?: number | undefined
 }
 
 /**

@@ -57,6 +57,12 @@ export interface Host {
   readonly runtime: Runtime.Runtime<never>
 }
 
+/** A group's limit, started for a scheduler (or starting: `limiter` waits for the start). @internal */
+export interface StartedLimit {
+  readonly limit: GroupLimit.GroupLimit
+  readonly limiter: Effect.Effect<GroupLimit.Limiter>
+}
+
 /** @internal */
 export interface Admission {
   /** Asks for `t` to start: `host.admitted(t)` now or later, or `host.refused`. */

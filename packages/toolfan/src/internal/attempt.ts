@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as Runtime from "effect/Runtime"
 import * as Metrics from "../Metrics.js"
+import * as Overload from "../Overload.js"
 import * as Spans from "../Spans.js"
 import { TaskDefect, type TaskError, TaskFailed, TaskInterrupted, TaskTimedOut } from "../TaskError.js"
 import { promiseEffect, settleWith } from "./promise.js"
@@ -189,8 +190,16 @@ const enum Outcome {
   Cut
 }
 
-/** What a failed attempt is, and whether it may be retried (a failure `E` or a timeout). @internal */
-export const classify = (job: Job, cause: Cause.Cause<unknown>): readonly [TaskError<unknown>, boolean] => {
+/**
+ * What a failed attempt is, whether it may be retried (a failure `E` or a
+ * timeout), and the wait an overloaded failure asked for (ms; see
+ * `Overload`). A wait longer than the task's `maxRetryAfter` is not
+ * retried. @internal
+ */
+export const classify = (
+  job: Job,
+  cause: Cause.Cause<unknown>
+): readonly [error: TaskError<unknown>, retryable: boolean, waitMs?: number | undefined] => {
   const task = job.task
   const { name } = task
   const attempts = job.attempts
@@ -207,11 +216,16 @@ export const classify = (job: Job, cause: Cause.Cause<unknown>): readonly [TaskE
     const defect = Cause.dieOption(cause)
     return [new TaskDefect({ task: name, defect: Option.isSome(defect) ? defect.value : Cause.squash(cause), attempts }), false]
   }
-  const error = new TaskFailed({ task: name, error: failure.value, attempts })
-  if (task.retryWhile === undefined || attempts > task.retries) return [error, true]
   try {
-    return [error, Boolean(task.retryWhile(failure.value))]
+    const waitMs = Overload.waitOf(task.overload, name, failure.value)
+    if (waitMs !== undefined && waitMs > task.overload.maxWaitMs) {
+      return [new TaskFailed({ task: name, error: failure.value, attempts, retryAfterMs: waitMs }), false]
+    }
+    const error = new TaskFailed({ task: name, error: failure.value, attempts })
+    if (task.retryWhile === undefined || attempts > task.retries) return [error, true, waitMs]
+    return [error, Boolean(task.retryWhile(failure.value)), waitMs]
   } catch (defect) {
+    // the caller's `overloaded` or `retryWhile` threw
     return [new TaskDefect({ task: name, defect, attempts }), false]
   }
 }

@@ -65,31 +65,18 @@ import * as Runtime from "effect/Runtime"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
-import type * as GroupLimit from "../GroupLimit.js"
 import type { GroupLimitUnavailable } from "../GroupLimit.js"
 import * as Metrics from "../Metrics.js"
 import { TaskDefect, type TaskError, TaskFailed } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
-import { type Admission, Cap, type Host, Limited, unlimited } from "./admission.js"
+import { type Admission, Cap, type Host, Limited, type StartedLimit, unlimited } from "./admission.js"
 import { attempt, classify, Direct, timeoutReason } from "./attempt.js"
 import { outcomeTags } from "./observe.js"
 import { BucketQueue, remove } from "./queue.js"
 import { currentWorker, interrupted, Job, type Reason, type Run, type RunHost, State, Worker } from "./run.js"
+import { Pauses } from "./pause.js"
 import { onAbort } from "./signals.js"
 import { Timer } from "./timer.js"
-
-/** @internal */
-export interface Stats {
-  readonly active: number
-  readonly pending: number
-  readonly delayed: number
-}
-
-/** A group's limit, started for this scheduler (or starting: `limiter` waits for the start). @internal */
-export interface StartedLimit {
-  readonly limit: GroupLimit.GroupLimit
-  readonly limiter: Effect.Effect<GroupLimit.Limiter>
-}
 
 const always = (): boolean => true
 
@@ -107,6 +94,8 @@ export class Pool implements Host, RunHost {
   /** Promise attempts run without a fiber. */
   private readonly direct = new Direct(this)
   readonly timer: Timer
+  /** Groups told to wait by an overloaded attempt. */
+  readonly pauses: Pauses
   /** Done when the last run is over after `shutdown`. */
   private idle: Deferred.Deferred<void> | undefined = undefined
 
@@ -120,9 +109,11 @@ export class Pool implements Host, RunHost {
       this.admissions.set(name, typeof group === "number" ? new Cap(group, this) : new Limited(this, group.limit, group.limiter))
     }
     this.timer = new Timer(clock, runtime)
+    this.pauses = new Pauses(this.timer, this.ready, () => this.pump(undefined))
   }
 
-  stats(): Stats {
+  /** The counts of `Scheduler.Stats`. */
+  stats(): { readonly active: number; readonly pending: number; readonly delayed: number } {
     return { active: this.active, pending: this.pending, delayed: this.delayed }
   }
 
@@ -295,6 +286,8 @@ export class Pool implements Host, RunHost {
     while (this.active < this.max) {
       const job = this.ready.shift(always)
       if (job === undefined) break
+      // its group is paused: held (still pending) until the pause ends
+      if (this.pauses.any && this.pauses.hold(job)) continue
       this.pending--
       this.active++
       job.holdsSlot = true
@@ -464,16 +457,20 @@ export class Pool implements Host, RunHost {
       return Effect.void
     }
     if (worker !== undefined && (job.timedOut || Cause.isInterruptedOnly(cause))) worker.doomed = true
-    const [error, retryable] = classify(job, cause)
+    const [error, retryable, waitMs = 0] = classify(job, cause)
+    const group = job.task.group
+    // told to wait: so is its group (its siblings would get the same answer)
+    if (waitMs > 0 && group !== undefined) this.pauses.pause(group, this.timer.now() + waitMs)
     if (!retryable || attempts > retries || run.cancelled !== undefined) {
       this.settle(job, error)
       return Effect.void
     }
-    return this.backoff(job, error, error._tag === "TaskFailed" ? error.error : error)
+    return this.backoff(job, error, error._tag === "TaskFailed" ? error.error : error, waitMs)
   }
 
-  /** Steps the task's schedule once and parks the job in the timer until its next attempt. */
-  private backoff(job: Job, error: TaskError<unknown>, input: unknown): Effect.Effect<void> {
+
+  /** Steps the task's schedule once and parks the job in the timer until its next attempt (at least `waitMs`). */
+  private backoff(job: Job, error: TaskError<unknown>, input: unknown, waitMs: number): Effect.Effect<void> {
     const schedule = job.task.schedule as Schedule.Schedule<unknown, unknown>
     const now = this.timer.now()
     const state = job.attempts === 1 ? schedule.initial : job.scheduleState
@@ -484,7 +481,7 @@ export class Pool implements Host, RunHost {
       onSuccess: ([next, , decision]) => {
         job.scheduleState = next
         const at = ScheduleDecision.isDone(decision) ? undefined : ScheduleIntervals.start(decision.intervals)
-        this.retryOrSettle(job, error, at === undefined ? undefined : Math.max(0, at - now))
+        this.retryOrSettle(job, error, at === undefined ? undefined : Math.max(0, at - now, waitMs))
       }
     })
   }
