@@ -245,3 +245,75 @@ export const rate = (options: {
     )
   })
 }
+
+const AdaptiveId: unique symbol = Symbol.for("toolfan/GroupLimit/adaptive")
+
+/**
+ * The settings of an adaptive cap, as checked.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface AdaptiveSettings {
+  readonly initial: number
+  readonly min: number
+  readonly max: number
+  readonly decrease: number
+  readonly increase: number
+}
+
+/**
+ * A group cap that follows the provider (AIMD, as TCP and Netflix's
+ * concurrency-limits): every attempt of the group that fails as overloaded
+ * (see `Overload`: a 429, an `Overloaded`) multiplies the cap by `decrease`,
+ * down to `min` — once per round: attempts already in flight when it went
+ * down are not counted again; every success adds `increase / cap`, up to
+ * `max`, so the cap grows by about `increase` per round of `cap` successes.
+ * Lowering it stops nothing running. The cap now is in `Scheduler.stats`
+ * (`caps`) and in the `toolfan.group.cap` gauge.
+ *
+ * @example
+ * ```ts
+ * import { GroupLimit, Scheduler } from "toolfan"
+ *
+ * const layer = Scheduler.layer({ groups: { llm: GroupLimit.adaptive({ initial: 8, min: 1, max: 32 }) } })
+ * ```
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const adaptive = (options: {
+  /** The cap to start with: an integer between `min` and `max`. */
+  readonly initial: number
+  /** The lowest cap: an integer ≥ 1. Default: `1`. */
+  readonly min?: number | undefined
+  /** The highest cap: an integer ≥ `initial`. */
+  readonly max: number
+  /** The factor applied on an overload, between 0 and 1 (both excluded). Default: `0.5`. */
+  readonly decrease?: number | undefined
+  /** What a round of successes adds, a positive number. Default: `1`. */
+  readonly increase?: number | undefined
+}): GroupLimit => {
+  const where = "GroupLimit.adaptive"
+  const o = validate.record(where, "options", options)
+  const min = o.min === undefined ? 1 : validate.integer(where, "min", o.min, 1, false)
+  const max = validate.integer(where, "max", o.max, min, false)
+  const initial = validate.integer(where, "initial", o.initial, min, false)
+  if (initial > max) validate.invalid(where, "initial", `an integer between min (${min}) and max (${max})`, o.initial, "range")
+  const decrease = o.decrease === undefined ? 0.5 : validate.finiteNumber(where, "decrease", o.decrease)
+  if (!(decrease > 0 && decrease < 1)) validate.invalid(where, "decrease", "a number between 0 and 1 (excluded)", decrease, "range")
+  const increase = o.increase === undefined ? 1 : validate.finiteNumber(where, "increase", o.increase)
+  if (!(increase > 0)) validate.invalid(where, "increase", "a positive number", increase, "range")
+  const settings: AdaptiveSettings = { initial, min, max, decrease, increase }
+  // as a plain GroupLimit (to a reader that does not know it), a cap of `max`; the scheduler runs it as adaptive
+  const limit = make({
+    description: `adaptive cap ${min}–${max}`,
+    local: max,
+    start: Effect.succeed({ acquire: () => Effect.succeed(releaseNothing) })
+  })
+  return Object.assign(limit, { [AdaptiveId]: settings })
+}
+
+/** The settings of an adaptive cap, if `limit` is one. @internal */
+export const adaptiveSettings = (limit: GroupLimit): AdaptiveSettings | undefined =>
+  (limit as { readonly [AdaptiveId]?: AdaptiveSettings })[AdaptiveId]

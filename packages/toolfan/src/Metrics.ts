@@ -100,3 +100,13 @@ export const batchSize: Metric.Metric.Histogram<number> = Metric.histogram(
   MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }), // 1 … 2048
   "Items per batch call"
 )
+
+/**
+ * The cap of each adaptive group (`GroupLimit.adaptive`) now. Tags: `group`.
+ *
+ * @since 0.3.0
+ * @category metrics
+ */
+export const adaptiveCap: Metric.Metric.Gauge<number> = Metric.gauge("toolfan.group.cap", {
+  description: "The current cap of an adaptive group"
+})

@@ -207,17 +207,17 @@ export const defaultMaxWaitMs = 120_000
 export const defaultPolicy: Policy = { classify: detect, maxWaitMs: defaultMaxWaitMs }
 
 /**
- * The wait an attempt's failure `error` asks for under `policy`, in ms
- * (`undefined`: not an overload, or no wait given). A classifier that
- * throws, or answers with something other than a finite wait ≥ 0, is an
- * error of the caller's: it is thrown, as a message naming the task.
+ * The wait an attempt's failure `error` asks for under `policy`, in ms: `0`
+ * for an overload that gave no wait, `undefined` if it is not an overload. A
+ * classifier that throws, or answers with something other than a finite
+ * wait ≥ 0, is an error of the caller's: it is thrown, naming the task.
  * @internal
  */
 export const waitOf = (policy: Policy, task: string, error: unknown): number | undefined => {
   const signal = policy.classify(error)
   if (signal === undefined || signal === null) return undefined
   const ms = (signal as Signal).retryAfterMs
-  if (ms === undefined) return undefined
+  if (ms === undefined) return 0
   if (typeof ms !== "number" || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) {
     throw new TypeError(`task "${task}": overloaded() must answer a retryAfterMs that is a finite number ≥ 0, got ${describe(ms)}`)
   }

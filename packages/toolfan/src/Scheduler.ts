@@ -17,7 +17,8 @@ import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/pool.js"
-import type { StartedLimit } from "./internal/admission.js"
+import { Adaptive } from "./internal/adaptive.js"
+import { type Admission, Cap, type Host, Limited } from "./internal/admission.js"
 import * as runs from "./internal/run.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
@@ -79,6 +80,8 @@ export interface Stats {
   readonly pending: number
   /** Tasks waiting out a retry backoff (they hold no slot). */
   readonly delayed: number
+  /** The cap now of each adaptive group (`GroupLimit.adaptive`); present when the scheduler has one. @since 0.3.0 */
+  readonly caps?: Readonly<Record<string, number>>
 }
 
 /**
@@ -224,16 +227,22 @@ export const makeAt = (
     // limits live in a scope closed after the shutdown finalizer (added later, so run first): they stop last
     const limits = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     const starting: Array<readonly [GroupLimit.GroupLimit, Deferred.Deferred<GroupLimit.Limiter>]> = []
-    const started: Record<string, number | StartedLimit> = {}
+    // each group's admission strategy (admission.ts), made by the pool for itself
+    const started: Record<string, (host: Host) => Admission> = {}
+    const adaptives: Record<string, Adaptive> = {}
     for (const [name, group] of Object.entries(groups)) {
+      const adaptive = typeof group === "number" ? undefined : GroupLimit.adaptiveSettings(group)
       if (typeof group === "number") {
-        started[name] = group
+        started[name] = (host) => new Cap(group, host)
+      } else if (adaptive !== undefined) {
+        started[name] = (host) => adaptives[name] = new Adaptive(adaptive, host, name)
       } else if (waitForLimits) {
-        started[name] = { limit: group, limiter: Effect.succeed(yield* Scope.extend(group.start, limits)) }
+        const limiter = Effect.succeed(yield* Scope.extend(group.start, limits))
+        started[name] = (host) => new Limited(host, group, limiter)
       } else {
         const deferred = yield* Deferred.make<GroupLimit.Limiter>()
         starting.push([group, deferred])
-        started[name] = { limit: group, limiter: Deferred.await(deferred) }
+        started[name] = (host) => new Limited(host, group, Deferred.await(deferred))
       }
     }
     const impl = new internal.Pool(max, started, clock, runtime)
@@ -245,10 +254,11 @@ export const makeAt = (
         limits
       )
     }
-    return makeService(impl)
+    return makeService(impl, adaptives)
   })
 
-const makeService = (pool: internal.Pool): Service => {
+const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Adaptive>>): Service => {
+  const adaptive = Object.entries(adaptives)
   const service = Scheduler.of({
     run: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
       checkTasks("Scheduler.run", tasks)
@@ -260,7 +270,11 @@ const makeService = (pool: internal.Pool): Service => {
     }) as Service["stream"],
     runPlan: ((plan: Plan.Plan<any>, options?: RunOptions) =>
       runPlanOn(pool, checkPlan("Scheduler.runPlan", plan), checkRunOptions("Scheduler.runPlan", options))) as Service["runPlan"],
-    stats: Effect.sync(() => pool.stats())
+    stats: Effect.sync(() =>
+      adaptive.length === 0
+        ? pool.stats()
+        : { ...pool.stats(), caps: Object.fromEntries(adaptive.map(([name, a]) => [name, a.current])) }
+    )
   })
   internalRuns.set(service, (tasks, options) => {
     const signal = options.signal

@@ -5,11 +5,12 @@ import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
 import * as LogLevel from "effect/LogLevel"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import { GroupLimit, InvalidOption, Scheduler, Task } from "../src/index.js"
+import { GroupLimit, InvalidOption, Metrics, Overload, Scheduler, Task } from "../src/index.js"
 import { advance, Probe, runFor, thrown } from "./utils.js"
 
 /**
@@ -541,5 +542,63 @@ describe("GroupLimit", () => {
         }).pipe(Effect.scoped),
       { timeout: 30_000, fastCheck: { numRuns: 60 } }
     )
+  })
+
+  describe("adaptive", () => {
+    const overloaded = (probe: Probe, name: string, ms = 10) =>
+      probe.track(name, Effect.andThen(Effect.sleep(ms), Effect.fail(new Overload.Overloaded({}))))
+    const llm = (initial: number, max: number, min = 1) =>
+      Scheduler.layer({ maxConcurrency: 64, groups: { llm: GroupLimit.adaptive({ initial, min, max }) } })
+
+    it.effect("halves the cap on an overload, once for the attempts that were in flight together", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 8 })
+        // 8 attempts started together, all refused: one decrease, not eight
+        yield* runFor(10, Scheduler.run(Array.from({ length: 8 }, (_, i) => Task.make(`t${i}`, overloaded(probe, `t${i}`), { group: "llm" }))))
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 4 })
+        // attempts started after the decrease count again, down to min
+        yield* runFor(10, Scheduler.run([Task.make("again", overloaded(probe, "again"), { group: "llm" })]))
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 2 })
+        yield* runFor(10, Scheduler.run([Task.make("more", overloaded(probe, "more"), { group: "llm" })]))
+        yield* runFor(10, Scheduler.run([Task.make("more", overloaded(probe, "more"), { group: "llm" })]))
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 1 })
+        const gauge = yield* Metric.value(Metric.tagged(Metrics.adaptiveCap, "group", "llm"))
+        expect(gauge.value).toBe(1)
+      }).pipe(Effect.provide(llm(8, 16))))
+
+    it.effect("admits no more than the lowered cap, and grows back by about one per round of successes, up to max", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        yield* runFor(10, Scheduler.run([Task.make("refused", overloaded(probe, "refused"), { group: "llm" })]))
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 2 })
+        // 12 tasks of 10 ms: 2 at a time at first; the cap grows as they succeed
+        const ok = Array.from({ length: 12 }, (_, i) => Task.make(`ok${i}`, probe.sleep(`ok${i}`, 10, i), { group: "llm" }))
+        const fiber = yield* Effect.fork(Scheduler.run(ok))
+        yield* TestClock.adjust(0)
+        expect(probe.active).toBe(2)
+        yield* advance(10, 12)
+        yield* Fiber.join(fiber)
+        const cap = (yield* Scheduler.stats).caps!.llm!
+        expect(cap).toBeGreaterThan(2)
+        expect(cap).toBeLessThanOrEqual(5)
+        // never above max, however many succeed
+        yield* runFor(10_000, Scheduler.run(Array.from({ length: 200 }, (_, i) => Task.make(`m${i}`, probe.sleep(`m${i}`, 10, i), { group: "llm" }))))
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 5 })
+      }).pipe(Effect.provide(llm(4, 5))))
+
+    it.effect("a scheduler without adaptive groups reports no caps", () =>
+      Effect.gen(function*() {
+        expect((yield* Scheduler.stats).caps).toBeUndefined()
+      }).pipe(Effect.provide(Scheduler.layer({ groups: { llm: 2 } }))))
+
+    it("refuses settings out of range, naming the option", () => {
+      expect(thrown(() => GroupLimit.adaptive({ initial: 0, max: 4 })).option).toBe("initial")
+      expect(thrown(() => GroupLimit.adaptive({ initial: 8, max: 4 })).option).toBe("initial")
+      expect(thrown(() => GroupLimit.adaptive({ initial: 2, min: 3, max: 4 })).option).toBe("initial")
+      expect(thrown(() => GroupLimit.adaptive({ initial: 2, max: 4, decrease: 1 })).option).toBe("decrease")
+      expect(thrown(() => GroupLimit.adaptive({ initial: 2, max: 4, increase: 0 })).option).toBe("increase")
+      expect(thrown(() => GroupLimit.adaptive({ initial: 2, max: Number.POSITIVE_INFINITY })).option).toBe("max")
+    })
   })
 })

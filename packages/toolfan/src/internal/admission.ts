@@ -54,13 +54,9 @@ export interface Host {
   revoked(t: Waiter, error: GroupLimitUnavailable): void
   /** Something was admitted outside the pool's own calls: fill free slots. */
   wake(): void
+  /** A reading of the pool's monotonic clock, in ms. */
+  now(): number
   readonly runtime: Runtime.Runtime<never>
-}
-
-/** A group's limit, started for a scheduler (or starting: `limiter` waits for the start). @internal */
-export interface StartedLimit {
-  readonly limit: GroupLimit.GroupLimit
-  readonly limiter: Effect.Effect<GroupLimit.Limiter>
 }
 
 /** @internal */
@@ -71,13 +67,22 @@ export interface Admission {
   leave(t: Waiter): void
   /** Whether a job whose permit was lost before it started asks again (`"wait"`) instead of failing. */
   readonly asksAgain: boolean
+  /** How `t`'s attempt ended: a success, or an overloaded failure (see `Overload`); nothing else is reported. */
+  observe(t: Observed, overloaded: boolean): void
+}
+
+/** What a strategy may read of a job it observes: when its attempt started (`queuedAt + lastWaitMs`). @internal */
+export interface Observed extends Waiter {
+  readonly queuedAt: number
+  readonly lastWaitMs: number
 }
 
 /** No group. @internal */
 export const unlimited = (host: Host): Admission => ({
   enter: (t) => host.admitted(t),
   leave: () => {},
-  asksAgain: false
+  asksAgain: false,
+  observe: () => {}
 })
 
 const always = (): boolean => true
@@ -87,7 +92,7 @@ export class Cap implements Admission {
   private used = 0
   private readonly queue = new BucketQueue<Waiter>()
   readonly asksAgain: boolean = false
-  constructor(private readonly cap: number, protected readonly host: Host) {}
+  constructor(protected cap: number, protected readonly host: Host) {}
 
   enter(t: Waiter): void {
     if (t.place) return this.placed(t)
@@ -111,11 +116,18 @@ export class Cap implements Admission {
     this.free(t)
   }
 
+  observe(_t: Observed, _overloaded: boolean): void {}
+
   /** Gives back `t`'s place, if it holds one, to the next job waiting. */
   protected free(t: Waiter): void {
     if (!t.place) return
     t.place = false
     this.used--
+    this.admitWaiting()
+  }
+
+  /** Gives the free places to the jobs waiting, in priority order. */
+  protected admitWaiting(): void {
     while (this.used < this.cap) {
       const next = this.queue.shift(always)
       if (next === undefined) break

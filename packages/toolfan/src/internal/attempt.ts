@@ -192,9 +192,9 @@ const enum Outcome {
 
 /**
  * What a failed attempt is, whether it may be retried (a failure `E` or a
- * timeout), and the wait an overloaded failure asked for (ms; see
- * `Overload`). A wait longer than the task's `maxRetryAfter` is not
- * retried. @internal
+ * timeout), and, for an overloaded failure, the wait it asked for (ms, `0`
+ * if none; see `Overload`). A wait longer than the task's `maxRetryAfter` is
+ * not retried. @internal
  */
 export const classify = (
   job: Job,

@@ -69,7 +69,7 @@ import type { GroupLimitUnavailable } from "../GroupLimit.js"
 import * as Metrics from "../Metrics.js"
 import { TaskDefect, type TaskError, TaskFailed } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
-import { type Admission, Cap, type Host, Limited, type StartedLimit, unlimited } from "./admission.js"
+import { type Admission, type Host, unlimited } from "./admission.js"
 import { attempt, classify, Direct, timeoutReason } from "./attempt.js"
 import { outcomeTags } from "./observe.js"
 import { BucketQueue, remove } from "./queue.js"
@@ -101,13 +101,12 @@ export class Pool implements Host, RunHost {
 
   constructor(
     readonly max: number,
-    groups: Readonly<Record<string, number | StartedLimit>>,
+    /** Each group's admission strategy, made for this pool. */
+    groups: Readonly<Record<string, (host: Host) => Admission>>,
     clock: Clock.Clock,
     readonly runtime: Runtime.Runtime<never>
   ) {
-    for (const [name, group] of Object.entries(groups)) {
-      this.admissions.set(name, typeof group === "number" ? new Cap(group, this) : new Limited(this, group.limit, group.limiter))
-    }
+    for (const [name, make] of Object.entries(groups)) this.admissions.set(name, make(this))
     this.timer = new Timer(clock, runtime)
     this.pauses = new Pauses(this.timer, this.ready, () => this.pump(undefined))
   }
@@ -427,6 +426,7 @@ export class Pool implements Host, RunHost {
 
   /** Records a success; returns the clock reading it used. */
   succeed(job: Job, value: unknown): number {
+    job.admission.observe(job, false)
     this.endAttempt(job)
     job.state = State.Done
     const now = this.timer.now()
@@ -457,15 +457,21 @@ export class Pool implements Host, RunHost {
       return Effect.void
     }
     if (worker !== undefined && (job.timedOut || Cause.isInterruptedOnly(cause))) worker.doomed = true
-    const [error, retryable, waitMs = 0] = classify(job, cause)
-    const group = job.task.group
-    // told to wait: so is its group (its siblings would get the same answer)
-    if (waitMs > 0 && group !== undefined) this.pauses.pause(group, this.timer.now() + waitMs)
+    const [error, retryable, waitMs] = classify(job, cause)
+    if (waitMs !== undefined) this.overloaded(job, waitMs)
     if (!retryable || attempts > retries || run.cancelled !== undefined) {
       this.settle(job, error)
       return Effect.void
     }
-    return this.backoff(job, error, error._tag === "TaskFailed" ? error.error : error, waitMs)
+    return this.backoff(job, error, error._tag === "TaskFailed" ? error.error : error, waitMs ?? 0)
+  }
+
+  /** An attempt failed as overloaded: its group's admission hears of it, and a wait pauses the group. */
+  private overloaded(job: Job, waitMs: number): void {
+    job.admission.observe(job, true)
+    const group = job.task.group
+    // its siblings would get the same answer
+    if (waitMs > 0 && group !== undefined) this.pauses.pause(group, this.timer.now() + waitMs)
   }
 
 
