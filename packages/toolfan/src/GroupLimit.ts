@@ -92,9 +92,14 @@ export interface Limiter {
    * the request. `revoke` is called, at most once, if the permit is lost
    * before it is released. A defect (or a throw instead of returning an
    * Effect) fails only that task, as `TaskFailed` with a
-   * `GroupLimitUnavailable` whose `cause` is the defect.
+   * `GroupLimitUnavailable` whose `cause` is the defect. `cost` is the task's
+   * `cost` (default 1): a limit that counts cost (e.g. tokens) takes that
+   * much; others may ignore it.
    */
-  readonly acquire: (revoke: (error: GroupLimitUnavailable) => void) => Effect.Effect<Permit, GroupLimitUnavailable>
+  readonly acquire: (
+    revoke: (error: GroupLimitUnavailable) => void,
+    cost: number
+  ) => Effect.Effect<Permit, GroupLimitUnavailable>
 }
 
 /**
@@ -194,9 +199,17 @@ const releaseNothing: Permit = { release: noop }
  * window's edge). Tasks waiting for their turn hold no slot; running tasks do
  * not count (the scheduler's `maxConcurrency` caps how many run at once).
  *
+ * With `counts: "cost"`, the limit counts the tasks' `cost` (e.g. estimated
+ * tokens) instead of starts: `limit: 100_000, window: "1 minute"` is a
+ * budget of 100,000 tokens a minute. A task costing more than `limit` could
+ * never start: it fails at once (`TaskFailed` with a
+ * `GroupLimitUnavailable`).
+ *
  * @example
  * ```ts
  * Scheduler.layer({ groups: { llm: GroupLimit.rate({ limit: 10, window: "1 second" }) } })
+ * // tokens: each task says what it costs, `Task.make(name, effect, { group: "llm", cost: 1_200 })`
+ * Scheduler.layer({ groups: { llm: GroupLimit.rate({ limit: 100_000, window: "1 minute", counts: "cost" }) } })
  * ```
  *
  * @since 0.1.0
@@ -209,6 +222,8 @@ export const rate = (options: {
   readonly window: import("effect/Duration").DurationInput
   /** Default: `"token-bucket"`. */
   readonly algorithm?: "token-bucket" | "fixed-window" | undefined
+  /** What the limit counts: each start (`"starts"`), or each task's `cost` (`"cost"`). Default: `"starts"`. */
+  readonly counts?: "starts" | "cost" | undefined
 }): GroupLimit => {
   const where = "GroupLimit.rate"
   const o = validate.record(where, "options", options)
@@ -228,8 +243,11 @@ export const rate = (options: {
   if (algorithm !== "token-bucket" && algorithm !== "fixed-window") {
     validate.invalid(where, "algorithm", `"token-bucket" or "fixed-window"`, algorithm, "type")
   }
+  const counts = o.counts ?? "starts"
+  if (counts !== "starts" && counts !== "cost") validate.invalid(where, "counts", `"starts" or "cost"`, counts, "type")
+  const description = `rate ${limit}${counts === "cost" ? " cost" : ""} per ${window} ms`
   return make({
-    description: `rate ${limit} per ${window} ms`,
+    description,
     // waiting for a token is queueing: a window's worth of askers at most (a turn holds no place once taken)
     local: limit,
     kind: "rate",
@@ -240,7 +258,18 @@ export const rate = (options: {
         // one asker at a time waits on the RateLimiter: with many waiters its refills slow down (measured: 166
         // starts in 2 s instead of ~2,000 at 1,000 per second with 1,000 waiters); the others wait here, in order
         const take = gate.withPermits(1)(limiter(Effect.succeed(releaseNothing)))
-        return { acquire: () => take }
+        if (counts === "starts") return { acquire: () => take }
+        return {
+          acquire: (_, cost) =>
+            cost > limit
+              ? Effect.fail(
+                new GroupLimitUnavailable({
+                  limit: description,
+                  reason: `a task costing ${cost} can never start: the limit allows ${limit} per window`
+                })
+              )
+              : RateLimiter.withCost(cost)(take)
+        }
       }
     )
   })

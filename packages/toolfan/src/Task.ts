@@ -53,6 +53,8 @@ export interface Task<out A, out E = never, out R = never> extends Pipeable {
   readonly priority: number
   /** The group whose own cap or limit applies, if any. */
   readonly group: string | undefined
+  /** What one start costs a limit that counts cost (e.g. estimated tokens). */
+  readonly cost: number
   /** @internal */
   readonly timeoutMs: number
   /** @internal */
@@ -157,6 +159,12 @@ export interface Options<E> {
    * positive duration. Default: 2 minutes.
    */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /**
+   * What one start costs its group's limit when the limit counts cost (e.g.
+   * estimated tokens, with `GroupLimit.rate({ …, counts: "cost" })`); other
+   * limits ignore it. A finite number ≥ 0. Default: `1`.
+   */
+  readonly cost?: number | undefined
 }
 
 /**
@@ -222,7 +230,8 @@ const optionKeys: ReadonlySet<string> = new Set([
   "priority",
   "group",
   "overloaded",
-  "maxRetryAfter"
+  "maxRetryAfter",
+  "cost"
 ])
 
 const noOptions: Options<never> = {}
@@ -249,6 +258,8 @@ export const makeAt = <A, E, R>(
   const retries = o.retries === undefined ? 0 : validate.integer(where, "retries", o.retries, 0, false)
   const priority = o.priority === undefined ? 0 : validate.finiteNumber(where, "priority", o.priority)
   const group = o.group === undefined ? undefined : validate.nonEmptyString(where, "group", o.group)
+  const cost = o.cost === undefined ? 1 : validate.finiteNumber(where, "cost", o.cost)
+  if (cost < 0) validate.invalid(where, "cost", "a finite number ≥ 0", cost, "range")
   const retryWhile = o.retryWhile === undefined ? undefined : validate.func<(e: E) => boolean>(where, "retryWhile", o.retryWhile)
   if (o.schedule !== undefined && !Schedule.isSchedule(o.schedule)) {
     validate.invalid(where, "schedule", "a Schedule", o.schedule, "type")
@@ -266,6 +277,7 @@ export const makeAt = <A, E, R>(
   task.retries = retries
   task.priority = priority
   task.group = group
+  task.cost = cost
   task.retryWhile = retryWhile
   task.overload = overload
   task.schedule = o.schedule ?? defaultSchedule

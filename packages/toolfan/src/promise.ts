@@ -90,7 +90,8 @@ const taskOptionKeys: ReadonlySet<string> = new Set([
   "priority",
   "group",
   "overloaded",
-  "maxRetryAfter"
+  "maxRetryAfter",
+  "cost"
 ])
 
 /**
@@ -120,6 +121,8 @@ export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
   readonly overloaded?: ((error: unknown) => Overload.Signal | undefined) | undefined
   /** The longest wait an overload may ask for, in ms; longer fails the task at once. Default: 120000. */
   readonly maxRetryAfter?: number | undefined
+  /** What a start costs a group limit that counts cost (e.g. estimated tokens). Default: `1`. */
+  readonly cost?: number | undefined
 }
 
 /**

@@ -410,6 +410,42 @@ describe("GroupLimit", () => {
         expect(probe.startOf("free")).toBe(0)
         expect(probe.starts.filter((s) => s.name.startsWith("l")).map((s) => s.at)).toEqual([0, 0, 1000, 1000, 2000])
       }).pipe(Effect.scoped))
+
+    it.effect("rate({ counts: \"cost\" }) - counts the tasks' cost (e.g. tokens), not their starts", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const s = yield* Scheduler.make({
+          maxConcurrency: 10,
+          groups: { llm: GroupLimit.rate({ limit: 100, window: "1 second", algorithm: "fixed-window", counts: "cost" }) }
+        })
+        const costs = [60, 30, 60, 10, 100]
+        const results = yield* runFor(
+          4000,
+          s.run(costs.map((cost, i) => Task.make(`c${i}`, probe.sleep(`c${i}`, 10, cost), { group: "llm", cost })))
+        )
+        expect(results.every((r) => r.ok)).toBe(true)
+        // 60 + 30 fit the first window; 60 + 10 the second; 100 the third
+        expect(probe.starts.map((s) => s.at)).toEqual([0, 0, 1000, 1000, 2000])
+      }).pipe(Effect.scoped))
+
+    it.effect("rate({ counts: \"cost\" }) - a task costing more than the limit fails at once, saying why", () =>
+      Effect.gen(function*() {
+        const s = yield* Scheduler.make({
+          groups: { llm: GroupLimit.rate({ limit: 100, window: "1 minute", counts: "cost" }) }
+        })
+        const [huge, small] = yield* s.run([
+          Task.make("huge", Effect.succeed(1), { group: "llm", cost: 500 }),
+          Task.make("small", Effect.succeed(2), { group: "llm", cost: 5 })
+        ])
+        expect(huge!.error?.message).toContain("a task costing 500 can never start: the limit allows 100 per window")
+        expect(small!.ok).toBe(true)
+      }).pipe(Effect.scoped))
+
+    it("rate() and Task.make() - refuse a bad counts or cost, naming the option", () => {
+      expect(thrown(() => GroupLimit.rate({ limit: 1, window: 10, counts: "tokens" as never })).option).toBe("counts")
+      expect(thrown(() => Task.make("t", Effect.void, { cost: -1 })).option).toBe("cost")
+      expect(thrown(() => Task.make("t", Effect.void, { cost: Number.NaN })).option).toBe("cost")
+    })
   })
 
   describe("rate, long tasks", () => {

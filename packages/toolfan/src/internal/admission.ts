@@ -42,6 +42,8 @@ export interface Waiter extends Queued<Waiter> {
   hold: Hold | undefined
   /** The request for a permit in flight. */
   acquiring: Fiber.RuntimeFiber<GroupLimit.Permit, GroupLimitUnavailable> | undefined
+  /** What its start costs a limit that counts cost (its task's `cost`). */
+  readonly cost: number
 }
 
 /** The pool, as the strategies see it. @internal */
@@ -156,7 +158,7 @@ export class Limited extends Cap {
     // suspended: a custom limiter that throws instead of failing ends this request (see `acquired`), nothing else
     const fiber = Runtime.runFork(
       this.host.runtime,
-      Effect.flatMap(this.limiter, (limiter) => limiter.acquire((error) => hold.released || this.host.revoked(t, error))),
+      Effect.flatMap(this.limiter, (limiter) => limiter.acquire((error) => hold.released || this.host.revoked(t, error), t.cost)),
       { immediate: false }
     )
     t.acquiring = fiber

@@ -80,6 +80,10 @@ export class Job {
   /** Its task's priority; `Infinity` while it takes its lent slot back. */
   priority: number
   readonly tags: GroupTags
+  /** What its start costs a limit that counts cost. */
+  get cost(): number {
+    return this.task.cost
+  }
   /** Takes the AbortController of its attempt (see `promiseEffect`): the pool aborts it, and knows it by its signal. */
   own(controller: AbortController): void {
     this.controller = controller
