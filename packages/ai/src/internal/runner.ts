@@ -38,7 +38,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { InvalidOption, Scheduler, Task, type TaskResult } from "toolfan"
+import { InvalidOption, Scheduler, Task, type TaskError, type TaskResult } from "toolfan"
 import { describe, validate } from "toolfan/shared"
 
 /** A tool call as the runner needs it: an encoded `params` for `handle`. */
@@ -156,77 +156,93 @@ const errorPart = (call: Call, error: ToolCallError) => failurePart(call, error,
 
 const attemptsNote = (attempts: number) => attempts > 1 ? ` (${attempts} attempts)` : ""
 
+/** How a call's task can end without a value. */
+type CallFailure = TaskError.TaskError<AttemptError>
+
+/** The `tool-result` part of a call that succeeded. */
+const successPart = (call: Call, value: Tool.HandlerResult<any>) =>
+  Response.makePart("tool-result", {
+    id: call.id ?? "",
+    name: call.name,
+    isFailure: false,
+    result: value.result,
+    encodedResult: value.encodedResult,
+    providerExecuted: false,
+    ...(call.providerName !== undefined ? { providerName: call.providerName } : {})
+  })
+
+/**
+ * The part of a call whose attempts failed: a broken result or a lost permit
+ * as a `ToolCallError`, the tool's own failure encoded with its failure
+ * Schema (or, when that Schema cannot encode it, described in a `ToolCallError`).
+ */
+const failedPart = (
+  call: Call,
+  tool: Tool.Any,
+  error: Extract<CallFailure, { readonly _tag: "TaskFailed" }>
+): Effect.Effect<Response.ToolResultPart<string, unknown, unknown>> => {
+  const name = call.name
+  const e = error.error
+  if (e._tag === "Broken") {
+    return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" failed: ${e.error.message}`)))
+  }
+  if (e._tag === "GroupLimitUnavailable") {
+    // a permit can also be lost while the tool runs, or before a retry: then it ran, and may have had effects
+    const what = error.attempts === 0 ? "did not run" : "could not complete (it has run, and may have had effects)"
+    return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" ${what}: ${e.message}`)))
+  }
+  if (e.encoded !== undefined) return Effect.succeed(failurePart(call, e.failure, e.encoded.value))
+  return Schema.encodeUnknown(tool.failureSchema as Schema.Schema<unknown, unknown>)(e.failure).pipe(
+    Effect.map((encoded) => failurePart(call, e.failure, encoded)),
+    // a failure the Schema cannot encode, even one whose transform throws
+    Effect.catchAllCause(() =>
+      Effect.succeed(errorPart(
+        call,
+        callError(name, "Failed", `tool "${name}" failed${attemptsNote(error.attempts)}: ${describe(e.failure)}`)
+      ))
+    )
+  )
+}
+
+/** What the model is told when a call ended without the tool's own result or failure (a timeout, a crash …). */
+const endedError = (
+  name: string,
+  error: Exclude<CallFailure, { readonly _tag: "TaskFailed" }>
+): ToolCallError => {
+  switch (error._tag) {
+    case "TaskTimedOut":
+      return callError(
+        name,
+        "TimedOut",
+        `tool "${name}" timed out after ${Duration.format(error.timeout)}${attemptsNote(error.attempts)}; ` +
+          `try again later or go on without this result`
+      )
+    case "TaskDefect":
+      return callError(name, "Defect", `tool "${name}" crashed: ${describe(error.defect)}; do not call it again with the same parameters`)
+    case "TaskInterrupted":
+      return callError(
+        name,
+        "Interrupted",
+        error.reason === "deadline"
+          ? `tool "${name}" was stopped: the step's deadline passed before it finished`
+          : `tool "${name}" was stopped before it finished`
+      )
+    case "TaskSkipped":
+      return callError(name, "Failed", `tool "${name}" did not run: ${error.message}`)
+  }
+}
+
 /** Turns a task's result into the call's `tool-result` part. */
 const toPart = (
   call: Call,
   tool: Tool.Any,
   result: TaskResult.TaskResult<Tool.HandlerResult<any>, AttemptError>
 ): Effect.Effect<Response.ToolResultPart<string, unknown, unknown>> => {
-  const name = call.name
-  if (result.ok) {
-    return Effect.succeed(Response.makePart("tool-result", {
-      id: call.id ?? "",
-      name,
-      isFailure: false,
-      result: result.value.result,
-      encodedResult: result.value.encodedResult,
-      providerExecuted: false,
-      ...(call.providerName !== undefined ? { providerName: call.providerName } : {})
-    }))
-  }
+  if (result.ok) return Effect.succeed(successPart(call, result.value))
   const error = result.error
-  switch (error._tag) {
-    case "TaskFailed": {
-      const e = error.error
-      if (e._tag === "Broken") {
-        return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" failed: ${e.error.message}`)))
-      }
-      if (e._tag === "GroupLimitUnavailable") {
-        // a permit can also be lost while the tool runs, or before a retry: then it ran, and may have had effects
-        const what = error.attempts === 0 ? "did not run" : "could not complete (it has run, and may have had effects)"
-        return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" ${what}: ${e.message}`)))
-      }
-      if (e.encoded !== undefined) return Effect.succeed(failurePart(call, e.failure, e.encoded.value))
-      return Schema.encodeUnknown(tool.failureSchema as Schema.Schema<unknown, unknown>)(e.failure).pipe(
-        Effect.map((encoded) => failurePart(call, e.failure, encoded)),
-        // a failure the Schema cannot encode, even one whose transform throws
-        Effect.catchAllCause(() =>
-          Effect.succeed(errorPart(
-            call,
-            callError(name, "Failed", `tool "${name}" failed${attemptsNote(error.attempts)}: ${describe(e.failure)}`)
-          ))
-        )
-      )
-    }
-    case "TaskTimedOut":
-      return Effect.succeed(errorPart(
-        call,
-        callError(
-          name,
-          "TimedOut",
-          `tool "${name}" timed out after ${Duration.format(error.timeout)}${attemptsNote(error.attempts)}; ` +
-            `try again later or go on without this result`
-        )
-      ))
-    case "TaskDefect":
-      return Effect.succeed(errorPart(
-        call,
-        callError(name, "Defect", `tool "${name}" crashed: ${describe(error.defect)}; do not call it again with the same parameters`)
-      ))
-    case "TaskInterrupted":
-      return Effect.succeed(errorPart(
-        call,
-        callError(
-          name,
-          "Interrupted",
-          error.reason === "deadline"
-            ? `tool "${name}" was stopped: the step's deadline passed before it finished`
-            : `tool "${name}" was stopped before it finished`
-        )
-      ))
-    case "TaskSkipped":
-      return Effect.succeed(errorPart(call, callError(name, "Failed", `tool "${name}" did not run: ${error.message}`)))
-  }
+  return error._tag === "TaskFailed"
+    ? failedPart(call, tool, error)
+    : Effect.succeed(errorPart(call, endedError(call.name, error)))
 }
 
 /** Encodes decoded parameters back (for parts of an already decoded response). */
@@ -259,6 +275,65 @@ const attempt = (
 /** A task name for a call: `search#call_1`, or the tool's name without an id. */
 const taskName = (call: Call) => call.id === undefined || call.id === "" ? call.name : `${call.name}#${call.id}`
 
+/** The toolkit's tool of that name, if any (own keys only: `toString` is not a tool). */
+const toolOf = (toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>, name: string): Tool.Any | undefined =>
+  Object.hasOwn(toolkit.tools, name) ? toolkit.tools[name] : undefined
+
+/** The error of a call to a tool the toolkit does not have. */
+const unknownTool = (toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>, call: Call): ToolCallError => {
+  const available = Object.keys(toolkit.tools).join(", ")
+  return callError(
+    call.name,
+    "UnknownTool",
+    `unknown tool "${call.name}"; the available tools are: ${available}. Call one of them by its exact name`
+  )
+}
+
+/**
+ * Checks a call's parameters against its tool's Schema, before running
+ * anything (retrying cannot fix them): the encoded parameters, or why they
+ * are invalid. A transform that throws is a defect: caught too, so one bad
+ * call cannot end the others.
+ */
+const checkParams = (tool: Tool.Any, call: Call): Effect.Effect<Exit.Exit<unknown, ParseResult.ParseError>> =>
+  encodedParams(tool, call).pipe(
+    Effect.tap((params) =>
+      Schema.decodeUnknown(tool.parametersSchema as Schema.Schema<unknown, unknown>, { errors: "all" })(params)
+    ),
+    Effect.exit
+  )
+
+/** The error of a call whose parameters do not decode, listing each issue. */
+const invalidParameters = (call: Call, cause: Cause.Cause<ParseResult.ParseError>): ToolCallError => {
+  const failure = Cause.failureOption(cause)
+  const issues = Option.isSome(failure) ? formatIssues(failure.value) : describe(Cause.squash(cause))
+  return callError(
+    call.name,
+    "InvalidParameters",
+    `invalid parameters for tool "${call.name}": ${issues}. Call it again with parameters that match its schema`
+  )
+}
+
+/** The task of a checked call: one `handle` per attempt, under the tool's policy. */
+const taskOf = (
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
+  policy: Task.Options<any> | undefined,
+  call: Call,
+  params: unknown
+): Task.Task<Tool.HandlerResult<any>, AttemptError, any> => {
+  const retryWhile = policy?.retryWhile
+  const schedule = policy?.schedule
+  return Task.make(taskName(call), attempt(toolkit, call.name, params), {
+    ...policy,
+    // Only the tool's own failures are retried (a broken result would break again).
+    retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure)),
+    // the policy's schedule gets the tool's failure, as its type says, not our wrapper
+    ...(schedule === undefined ? {} : {
+      schedule: Schedule.mapInput(schedule, (e: AttemptError) => e._tag === "ToolFailure" ? e.failure : e)
+    })
+  })
+}
+
 /**
  * Runs the calls through the scheduler, one task each, and returns one
  * `tool-result` part per call, in order. Never fails.
@@ -275,54 +350,19 @@ export const run = (
     const tasks: Array<Task.Task<Tool.HandlerResult<any>, AttemptError, any>> = []
     const pending: Array<{ readonly index: number; readonly call: Call; readonly tool: Tool.Any }> = []
     for (const call of calls) {
-      const tool = Object.hasOwn(toolkit.tools, call.name) ? toolkit.tools[call.name] : undefined
+      const tool = toolOf(toolkit, call.name)
       if (tool === undefined) {
-        const available = Object.keys(toolkit.tools).join(", ")
-        parts.push(errorPart(
-          call,
-          callError(
-            call.name,
-            "UnknownTool",
-            `unknown tool "${call.name}"; the available tools are: ${available}. Call one of them by its exact name`
-          )
-        ))
+        parts.push(errorPart(call, unknownTool(toolkit, call)))
         continue
       }
-      // Check the parameters before running anything: retrying cannot fix them.
-      // (a transform that throws is a defect: caught too, so one bad call cannot end the others)
-      const checked = yield* encodedParams(tool, call).pipe(
-        Effect.tap((params) =>
-          Schema.decodeUnknown(tool.parametersSchema as Schema.Schema<unknown, unknown>, { errors: "all" })(params)
-        ),
-        Effect.exit
-      )
+      const checked = yield* checkParams(tool, call)
       if (Exit.isFailure(checked)) {
-        const failure = Cause.failureOption(checked.cause)
-        const issues = Option.isSome(failure) ? formatIssues(failure.value) : describe(Cause.squash(checked.cause))
-        parts.push(errorPart(
-          call,
-          callError(
-            call.name,
-            "InvalidParameters",
-            `invalid parameters for tool "${call.name}": ${issues}. Call it again with parameters that match its schema`
-          )
-        ))
+        parts.push(errorPart(call, invalidParameters(call, checked.cause)))
         continue
       }
-      const policy = policies.get(call.name)
-      const retryWhile = policy?.retryWhile
       pending.push({ index: parts.length, call, tool })
       parts.push(undefined)
-      const schedule = policy?.schedule
-      tasks.push(Task.make(taskName(call), attempt(toolkit, call.name, checked.value), {
-        ...policy,
-        // Only the tool's own failures are retried (a broken result would break again).
-        retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure)),
-        // the policy's schedule gets the tool's failure, as its type says, not our wrapper
-        ...(schedule === undefined ? {} : {
-          schedule: Schedule.mapInput(schedule, (e: AttemptError) => e._tag === "ToolFailure" ? e.failure : e)
-        })
-      }))
+      tasks.push(taskOf(toolkit, policies.get(call.name), call, checked.value))
     }
     if (tasks.length > 0) {
       const results = yield* scheduler.run(tasks, options)
