@@ -6,6 +6,10 @@
  * ({@link toText}) or as a self-contained SVG / HTML page ({@link toSvg},
  * {@link toHtml}).
  *
+ * This module holds the public bindings; the shapes (`Timeline`, `Row`,
+ * `Attempt`, the options) are declared in `internal/model.ts`, which the
+ * renderers import instead of this module, and re-exported here.
+ *
  * @example
  * ```ts
  * const [results, timeline] = yield* Timeline.capture(Scheduler.run(tasks))
@@ -16,62 +20,61 @@
  */
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
-import { Spans } from "toolfan"
+import * as html from "./internal/html.js"
+import type { SvgOptions, TextOptions, Timeline } from "./internal/model.js"
+import * as spanReader from "./internal/spans.js"
 import * as svg from "./internal/svg.js"
 import * as text from "./internal/text.js"
 
-/**
- * How an attempt ended: `"timedOut"` when it ran out of its `timeout`,
- * `"unavailable"` when its group's shared limit lost its permit. The core's
- * `Spans.Outcome`: the scheduler writes it on each attempt's span.
- *
- * @since 0.1.0
- * @category models
- */
-export type Outcome = Spans.Outcome
-
-/**
- * One attempt, in milliseconds from the timeline's origin.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Attempt {
-  /** 1 for the first attempt. */
-  readonly attempt: number
-  /** When it started waiting for a slot (the task was queued, or its backoff ended). */
-  readonly queuedAt: number
-  readonly start: number
-  readonly end: number
-  readonly outcome: Outcome
-}
-
-/**
- * One task and its attempts, in order.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Row {
-  readonly name: string
-  /** Its group, if any. */
-  readonly group?: string | undefined
-  readonly attempts: ReadonlyArray<Attempt>
-}
-
-/**
- * A finished run's tasks (by first start), in milliseconds from `origin`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Timeline {
-  /** Epoch milliseconds (of Effect's `Clock`) of time 0. */
-  readonly origin: number
-  readonly rows: ReadonlyArray<Row>
-}
-
-const nanosToMillis = (n: bigint): number => Number(n / 1000n) / 1000
+export type {
+  /**
+   * How an attempt ended: the core's `Spans.Outcome` (`"ok"`, `"failed"`,
+   * `"timedOut"`, `"interrupted"`, `"unavailable"`, `"defect"`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Outcome,
+  /**
+   * One attempt (`attempt`, `queuedAt`, `start`, `end`, `outcome`), in
+   * milliseconds from the timeline's origin.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Attempt,
+  /**
+   * One task (`name`, `group`) and its attempts, in order.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Row,
+  /**
+   * A finished run's tasks (`rows`, by first start), in milliseconds from
+   * `origin`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Timeline,
+  /**
+   * Options of {@link toText}: `width` (default `100`, at least 40) and
+   * `color` (ANSI codes, default `false`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TextOptions,
+  /**
+   * Options of {@link toSvg} and {@link toHtml}: `width` in pixels (default
+   * `960`) and a `title` (default none).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  SvgOptions
+} from "./internal/model.js"
 
 /**
  * Builds a timeline from spans: the attempt spans of toolfan's scheduler
@@ -81,66 +84,7 @@ const nanosToMillis = (n: bigint): number => Number(n / 1000n) / 1000
  * @since 0.1.0
  * @category constructors
  */
-export const fromSpans = (spans: Iterable<Tracer.Span>): Timeline => {
-  interface Raw {
-    /** The task: its run and place in it (names may repeat), or its name for spans without them. */
-    readonly key: string
-    readonly name: string
-    readonly group: string | undefined
-    readonly attempt: number
-    readonly start: number
-    readonly end: number
-    readonly wait: number
-    readonly outcome: Outcome
-  }
-  const raws: Array<Raw> = []
-  const { attributes } = Spans
-  for (const span of spans) {
-    const name = span.attributes.get(attributes.taskName)
-    if (typeof name !== "string" || span.status._tag !== "Ended") continue
-    const group = span.attributes.get(attributes.group)
-    const outcome = span.attributes.get(attributes.outcome)
-    const run = span.attributes.get(attributes.runId)
-    const index = span.attributes.get(attributes.taskIndex)
-    raws.push({
-      key: run === undefined || index === undefined ? `name:${name}` : `${String(run)}:${String(index)}`,
-      name,
-      group: typeof group === "string" && group !== "none" ? group : undefined,
-      attempt: Number(span.attributes.get(attributes.attempt) ?? 1),
-      start: nanosToMillis(span.status.startTime),
-      end: nanosToMillis(span.status.endTime),
-      wait: Number(span.attributes.get(attributes.queueWaitMs) ?? 0),
-      outcome: Spans.isOutcome(outcome) ? outcome : "ok"
-    })
-  }
-  let origin = Number.POSITIVE_INFINITY
-  for (const r of raws) origin = Math.min(origin, r.start - r.wait)
-  const rows = new Map<string, { name: string; group: string | undefined; first: number; attempts: Array<Attempt> }>()
-  for (const r of raws) {
-    let row = rows.get(r.key)
-    if (row === undefined) {
-      row = { name: r.name, group: r.group, first: r.start, attempts: [] }
-      rows.set(r.key, row)
-    }
-    row.first = Math.min(row.first, r.start)
-    row.attempts.push({
-      attempt: r.attempt,
-      queuedAt: r.start - r.wait - origin,
-      start: r.start - origin,
-      end: r.end - origin,
-      outcome: r.outcome
-    })
-  }
-  const sorted = [...rows.values()].sort((a, b) => a.first - b.first)
-  return {
-    origin: raws.length === 0 ? 0 : origin,
-    rows: sorted.map((r) => ({
-      name: r.name,
-      ...(r.group === undefined ? {} : { group: r.group }),
-      attempts: r.attempts.sort((a, b) => a.attempt - b.attempt)
-    }))
-  }
-}
+export const fromSpans = (spans: Iterable<Tracer.Span>): Timeline => spanReader.fromSpans(spans)
 
 /**
  * Runs `effect` and records the timeline of every task it runs on a
@@ -165,19 +109,6 @@ export const capture = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<
   })
 
 /**
- * Options of {@link toText}.
- *
- * @since 0.1.0
- * @category models
- */
-export interface TextOptions {
-  /** Most columns a line may take; at least 40. Default: `100`. */
-  readonly width?: number | undefined
-  /** Colour with ANSI codes. Default: `false`. */
-  readonly color?: boolean | undefined
-}
-
-/**
  * Draws the timeline as text: one row per task on a shared time axis, then
  * the axis and a legend. `█` an attempt (ended by its outcome mark), `░` a
  * wait for a slot, `·` a backoff before a retry.
@@ -186,19 +117,6 @@ export interface TextOptions {
  * @category rendering
  */
 export const toText = (timeline: Timeline, options?: TextOptions | undefined): string => text.render(timeline, options)
-
-/**
- * Options of {@link toSvg} and {@link toHtml}.
- *
- * @since 0.1.0
- * @category models
- */
-export interface SvgOptions {
-  /** Width of the chart in pixels. Default: `960`. */
-  readonly width?: number | undefined
-  /** A title above the chart. Default: none. */
-  readonly title?: string | undefined
-}
 
 /**
  * Draws the timeline as a self-contained SVG document (no scripts, no
@@ -217,4 +135,4 @@ export const toSvg = (timeline: Timeline, options?: SvgOptions | undefined): str
  * @since 0.1.0
  * @category rendering
  */
-export const toHtml = (timeline: Timeline, options?: SvgOptions | undefined): string => svg.renderHtml(timeline, options)
+export const toHtml = (timeline: Timeline, options?: SvgOptions | undefined): string => html.renderHtml(timeline, options)

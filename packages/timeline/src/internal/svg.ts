@@ -1,5 +1,5 @@
 /**
- * The SVG and HTML timelines.
+ * The SVG timeline.
  *
  * The SVG is one self-contained document: no scripts, no stylesheets or fonts
  * to fetch, presentation in attributes only (so it looks the same in a
@@ -11,13 +11,18 @@
  * with shapes (not font glyphs, which a viewer may lack) and a dotted line
  * for the backoff before it; hovering an attempt shows its `<title>`.
  *
+ * The chart is drawn in layers, each appended to one list of parts in the
+ * order a viewer paints them: the title, the lane stripes and grid, the
+ * lanes, the axis, then a legend of only what was drawn.
+ *
  * Text widths are estimated from the number of characters (a renderer has no
  * font metrics without a browser), generously enough for common sans-serif
  * fonts.
  */
 import { Spans } from "toolfan"
 import { showValue, truncate } from "toolfan/shared"
-import type { Attempt, Outcome, Row, SvgOptions, Timeline } from "../Timeline.js"
+import { escapeXml, FONT, formatMs, outcomeColors, palette } from "./markup.js"
+import type { Attempt, Outcome, Row, SvgOptions, Timeline } from "./model.js"
 import { labels, maxOf, spanOf } from "./text.js"
 
 /** The narrowest `width` accepted, in pixels. */
@@ -35,47 +40,9 @@ const CHAR_11 = 6.4
 const CHAR_10 = 6
 /** Room right of the plot, for the last attempt's marker and the last tick's label. */
 const RIGHT_ROOM = 28
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-
-const palette = {
-  text: "#111827",
-  muted: "#6b7280",
-  grid: "#eef0f3",
-  stripe: "#f8fafc",
-  wait: "#d1d5db",
-  backoff: "#9ca3af"
-} as const
-
-/** The colour of each outcome. */
-export const outcomeColors: Record<Outcome, string> = {
-  ok: "#16a34a",
-  failed: "#dc2626",
-  timedOut: "#d97706",
-  interrupted: "#7c3aed",
-  unavailable: "#0891b2",
-  defect: "#9f1239"
-}
-
-/** Escapes text for XML (and HTML) content and attribute values; drops characters XML 1.0 forbids. */
-export const escapeXml = (text: string): string =>
-  text
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "\ufffd")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;")
 
 /** A coordinate with at most one decimal: short and the same on every run. */
 const n = (v: number): string => String(Math.round(v * 10) / 10)
-
-/** Milliseconds for people: `5`, `5.1`, `1,250`. */
-export const formatMs = (ms: number): string => {
-  const rounded = Math.abs(ms) < 100 ? Math.round(ms * 10) / 10 : Math.round(ms)
-  const [whole, fraction] = String(Math.abs(rounded)).split(".")
-  const grouped = whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ",")
-  return `${rounded < 0 ? "-" : ""}${grouped}${fraction === undefined ? "" : `.${fraction}`}`
-}
 
 /**
  * The time axis: the finest 1-2-5 step (1, 2, 5, 10 … ms) that covers
@@ -89,6 +56,7 @@ export const niceAxis = (spanMs: number, maxTicks: number): { readonly step: num
   }
 }
 
+/** Checks `options.width`: the chart's width in pixels. */
 const checkWidth = (options: SvgOptions | undefined): number => {
   const width = options?.width ?? 960
   if (typeof width !== "number" || !(width >= MIN_WIDTH) || !Number.isFinite(width)) {
@@ -129,6 +97,30 @@ const tooltip = (row: Row, attempt: Attempt, previous: Attempt | undefined): str
   `waited ${formatMs(attempt.start - attempt.queuedAt)} ms` +
   (previous === undefined ? "" : `, after a ${formatMs(attempt.queuedAt - previous.end)} ms backoff`)
 
+/** Where everything goes, fixed before anything is drawn. */
+interface Geometry {
+  readonly width: number
+  /** Width of the column of names and groups. */
+  readonly labelWidth: number
+  readonly plotLeft: number
+  /** Top of the first lane (below the title, if any). */
+  readonly top: number
+  readonly axisY: number
+  /** The axis' last tick, in ms. */
+  readonly axisMax: number
+  /** The times of the axis' ticks, from 0 to `axisMax`. */
+  readonly ticks: ReadonlyArray<number>
+  /** The x of a time in ms (a negative time at 0). */
+  readonly x: (ms: number) => number
+}
+
+/** What the chart drew, so that the legend shows only that. */
+interface Used {
+  wait: boolean
+  backoff: boolean
+  readonly outcomes: Set<Outcome>
+}
+
 /** What the legend shows: only what the chart uses. */
 interface LegendItem {
   readonly swatch: (x: number, cy: number) => string
@@ -136,108 +128,117 @@ interface LegendItem {
   readonly label: string
 }
 
-/** Draws the timeline as a self-contained SVG document; see the module's comment. */
-export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined): string => {
-  const width = checkWidth(options)
-  const title = options?.title
-  const rows = timeline.rows
-
+/** Lays the chart out: the label column, the plot, its time axis and where the lanes and the axis go. */
+const geometry = (rows: ReadonlyArray<Row>, width: number, title: string | undefined): Geometry => {
   // the label column: as wide as the longest name or group, at most 30% of the chart
   const longest = maxOf(rows, (r) => Math.max([...r.name].length * CHAR_12, [...(r.group ?? "")].length * CHAR_10), 4)
   const labelWidth = Math.min(Math.ceil(longest) + 20, Math.floor(width * 0.3))
   const plotLeft = PAD + labelWidth
   const plotWidth = width - PAD - RIGHT_ROOM - plotLeft
-  const spanMs = spanOf(rows)
-  const axis = niceAxis(spanMs, Math.floor(plotWidth / 64))
-  const x = (ms: number): number => plotLeft + (Math.max(0, ms) / axis.max) * plotWidth
-
+  const axis = niceAxis(spanOf(rows), Math.floor(plotWidth / 64))
   const top = PAD + (title === undefined ? 0 : TITLE_HEIGHT)
-  const axisY = top + rows.length * LANE_HEIGHT + 4
-  const parts: Array<string> = []
-  const used = { wait: false, backoff: false, outcomes: new Set<Outcome>() }
+  const ticks: Array<number> = []
+  for (let t = 0; t <= axis.max + axis.step / 2; t += axis.step) ticks.push(t)
+  return {
+    width,
+    labelWidth,
+    plotLeft,
+    top,
+    axisY: top + rows.length * LANE_HEIGHT + 4,
+    axisMax: axis.max,
+    ticks,
+    x: (ms) => plotLeft + (Math.max(0, ms) / axis.max) * plotWidth
+  }
+}
 
-  if (title !== undefined) {
-    parts.push(
-      `<text x="${PAD}" y="${PAD + 16}" font-size="16" font-weight="600" fill="${palette.text}">${
-        escapeXml(truncate(title, Math.floor((width - 2 * PAD) / 9)))
+/** The title above the chart, cut to its width. */
+const drawTitle = (title: string, width: number): string =>
+  `<text x="${PAD}" y="${PAD + 16}" font-size="16" font-weight="600" fill="${palette.text}">${
+    escapeXml(truncate(title, Math.floor((width - 2 * PAD) / 9)))
+  }</text>`
+
+/** Appends to `out` what lies under everything else: a stripe on every other lane, then the grid. */
+const drawBackground = (out: Array<string>, g: Geometry, lanes: number): void => {
+  for (let i = 1; i < lanes; i += 2) {
+    out.push(
+      `<rect x="${PAD}" y="${g.top + i * LANE_HEIGHT}" width="${n(g.width - 2 * PAD)}" height="${LANE_HEIGHT}" fill="${palette.stripe}"/>`
+    )
+  }
+  for (const t of g.ticks) {
+    out.push(`<line x1="${n(g.x(t))}" y1="${g.top}" x2="${n(g.x(t))}" y2="${g.axisY}" stroke="${palette.grid}"/>`)
+  }
+}
+
+/** Appends to `out` a lane's label: the task's name, and its group under it. */
+const drawLabel = (out: Array<string>, g: Geometry, row: Row, cy: number): void => {
+  const nameChars = Math.max(1, Math.floor((g.labelWidth - 20) / CHAR_12))
+  const groupChars = Math.max(1, Math.floor((g.labelWidth - 20) / CHAR_10))
+  if (row.group === undefined) {
+    out.push(`<text x="${PAD + 4}" y="${n(cy + 4)}" fill="${palette.text}">${escapeXml(truncate(row.name, nameChars))}</text>`)
+  } else {
+    out.push(
+      `<text x="${PAD + 4}" y="${n(cy - 2)}" fill="${palette.text}">${escapeXml(truncate(row.name, nameChars))}</text>`,
+      `<text x="${PAD + 4}" y="${n(cy + 10)}" font-size="10" fill="${palette.muted}">${
+        escapeXml(truncate(row.group, groupChars))
       }</text>`
     )
   }
+}
 
-  // stripes, then the grid, under everything else
-  rows.forEach((_, i) => {
-    if (i % 2 === 1) {
-      parts.push(
-        `<rect x="${PAD}" y="${top + i * LANE_HEIGHT}" width="${n(width - 2 * PAD)}" height="${LANE_HEIGHT}" fill="${palette.stripe}"/>`
-      )
-    }
-  })
-  const ticks: Array<number> = []
-  for (let t = 0; t <= axis.max + axis.step / 2; t += axis.step) ticks.push(t)
-  for (const t of ticks) {
-    parts.push(`<line x1="${n(x(t))}" y1="${top}" x2="${n(x(t))}" y2="${axisY}" stroke="${palette.grid}"/>`)
+/** One attempt, with its tooltip: the backoff before it, its wait for a slot, its bar and its marker. */
+const drawAttempt = (g: Geometry, row: Row, attempt: Attempt, previous: Attempt | undefined, cy: number, used: Used): string => {
+  const { x } = g
+  const shapes: Array<string> = []
+  if (previous !== undefined && attempt.queuedAt > previous.end) {
+    used.backoff = true
+    shapes.push(
+      `<line x1="${n(x(previous.end))}" y1="${n(cy)}" x2="${n(x(attempt.queuedAt))}" y2="${n(cy)}" ` +
+        `stroke="${palette.backoff}" stroke-width="1.5" stroke-dasharray="1.5 3" stroke-linecap="round"/>`
+    )
   }
-
-  rows.forEach((row, i) => {
-    const laneTop = top + i * LANE_HEIGHT
-    const cy = laneTop + LANE_HEIGHT / 2
-    const nameChars = Math.max(1, Math.floor((labelWidth - 20) / CHAR_12))
-    const groupChars = Math.max(1, Math.floor((labelWidth - 20) / CHAR_10))
-    if (row.group === undefined) {
-      parts.push(`<text x="${PAD + 4}" y="${n(cy + 4)}" fill="${palette.text}">${escapeXml(truncate(row.name, nameChars))}</text>`)
-    } else {
-      parts.push(
-        `<text x="${PAD + 4}" y="${n(cy - 2)}" fill="${palette.text}">${escapeXml(truncate(row.name, nameChars))}</text>`,
-        `<text x="${PAD + 4}" y="${n(cy + 10)}" font-size="10" fill="${palette.muted}">${
-          escapeXml(truncate(row.group, groupChars))
-        }</text>`
-      )
-    }
-    let previous: Attempt | undefined
-    for (const attempt of row.attempts) {
-      const color = outcomeColors[attempt.outcome]
-      const shapes: Array<string> = []
-      if (previous !== undefined && attempt.queuedAt > previous.end) {
-        used.backoff = true
-        shapes.push(
-          `<line x1="${n(x(previous.end))}" y1="${n(cy)}" x2="${n(x(attempt.queuedAt))}" y2="${n(cy)}" ` +
-            `stroke="${palette.backoff}" stroke-width="1.5" stroke-dasharray="1.5 3" stroke-linecap="round"/>`
-        )
-      }
-      if (attempt.start > attempt.queuedAt) {
-        used.wait = true
-        shapes.push(
-          `<rect x="${n(x(attempt.queuedAt))}" y="${n(cy - 4)}" width="${n(x(attempt.start) - x(attempt.queuedAt))}" ` +
-            `height="8" fill="${palette.wait}"/>`
-        )
-      }
-      const barWidth = Math.max(2, x(attempt.end) - x(attempt.start))
-      shapes.push(
-        `<rect x="${n(x(attempt.start))}" y="${n(cy - BAR_HEIGHT / 2)}" width="${n(barWidth)}" height="${BAR_HEIGHT}" ` +
-          `rx="2" fill="${color}"/>`,
-        marker(attempt.outcome, x(attempt.start) + barWidth + 7, cy)
-      )
-      used.outcomes.add(attempt.outcome)
-      parts.push(`<g><title>${escapeXml(tooltip(row, attempt, previous))}</title>${shapes.join("")}</g>`)
-      previous = attempt
-    }
-  })
-
-  if (rows.length === 0) {
-    parts.push(`<text x="${n(plotLeft)}" y="${top + 16}" fill="${palette.muted}">no task ran</text>`)
+  if (attempt.start > attempt.queuedAt) {
+    used.wait = true
+    shapes.push(
+      `<rect x="${n(x(attempt.queuedAt))}" y="${n(cy - 4)}" width="${n(x(attempt.start) - x(attempt.queuedAt))}" ` +
+        `height="8" fill="${palette.wait}"/>`
+    )
   }
+  const barWidth = Math.max(2, x(attempt.end) - x(attempt.start))
+  shapes.push(
+    `<rect x="${n(x(attempt.start))}" y="${n(cy - BAR_HEIGHT / 2)}" width="${n(barWidth)}" height="${BAR_HEIGHT}" ` +
+      `rx="2" fill="${outcomeColors[attempt.outcome]}"/>`,
+    marker(attempt.outcome, x(attempt.start) + barWidth + 7, cy)
+  )
+  used.outcomes.add(attempt.outcome)
+  return `<g><title>${escapeXml(tooltip(row, attempt, previous))}</title>${shapes.join("")}</g>`
+}
 
-  // the axis
-  parts.push(`<line x1="${n(plotLeft)}" y1="${axisY}" x2="${n(x(axis.max))}" y2="${axisY}" stroke="${palette.muted}"/>`)
+/** Appends to `out` the `i`th task's lane: its label, then its attempts. */
+const drawLane = (out: Array<string>, g: Geometry, row: Row, i: number, used: Used): void => {
+  const cy = g.top + i * LANE_HEIGHT + LANE_HEIGHT / 2
+  drawLabel(out, g, row, cy)
+  let previous: Attempt | undefined
+  for (const attempt of row.attempts) {
+    out.push(drawAttempt(g, row, attempt, previous, cy, used))
+    previous = attempt
+  }
+}
+
+/** Appends to `out` the time axis: its line, then a tick and a label per step, the last one with "ms". */
+const drawAxis = (out: Array<string>, g: Geometry): void => {
+  const { x, axisY, ticks } = g
+  out.push(`<line x1="${n(g.plotLeft)}" y1="${axisY}" x2="${n(x(g.axisMax))}" y2="${axisY}" stroke="${palette.muted}"/>`)
   ticks.forEach((t, i) => {
     const label = `${formatMs(t)}${i === ticks.length - 1 ? " ms" : ""}`
-    parts.push(
+    out.push(
       `<line x1="${n(x(t))}" y1="${axisY}" x2="${n(x(t))}" y2="${axisY + 4}" stroke="${palette.muted}"/>`,
       `<text x="${n(x(t))}" y="${axisY + 16}" font-size="10" text-anchor="middle" fill="${palette.muted}">${label}</text>`
     )
   })
+}
 
-  // the legend, wrapped to the width
+/** The legend's items: the outcomes drawn (in the order of `Spans.outcomes`), then waits and backoffs if any. */
+const legendItems = (used: Used): Array<LegendItem> => {
   const items: Array<LegendItem> = []
   for (const outcome of Spans.outcomes) {
     if (!used.outcomes.has(outcome)) continue
@@ -265,17 +266,22 @@ export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined):
         `stroke-width="1.5" stroke-dasharray="1.5 3" stroke-linecap="round"/>`
     })
   }
+  return items
+}
+
+/** Appends to `out` the legend under the axis, wrapped to the width; returns the chart's height. */
+const drawLegend = (out: Array<string>, g: Geometry, items: ReadonlyArray<LegendItem>): number => {
   let lx = PAD
   let line = 0
-  const legendTop = axisY + AXIS_HEIGHT - 4
+  const legendTop = g.axisY + AXIS_HEIGHT - 4
   for (const item of items) {
     const itemWidth = item.swatchWidth + 6 + item.label.length * CHAR_11
-    if (lx > PAD && lx + itemWidth > width - PAD) {
+    if (lx > PAD && lx + itemWidth > g.width - PAD) {
       lx = PAD
       line++
     }
     const cy = legendTop + line * LEGEND_LINE
-    parts.push(
+    out.push(
       item.swatch(lx, cy),
       `<text x="${n(lx + item.swatchWidth + 6)}" y="${n(cy + 4)}" font-size="11" fill="${palette.muted}">${
         escapeXml(item.label)
@@ -283,8 +289,11 @@ export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined):
     )
     lx += itemWidth + 14
   }
-  const height = legendTop + (items.length === 0 ? 0 : (line + 1) * LEGEND_LINE) + PAD - 10
+  return legendTop + (items.length === 0 ? 0 : (line + 1) * LEGEND_LINE) + PAD - 10
+}
 
+/** The `<svg>` document around the parts, on a white background, labelled for screen readers. */
+const svgDocument = (width: number, height: number, title: string | undefined, parts: ReadonlyArray<string>): string => {
   const label = escapeXml(title ?? "Timeline of a toolfan run")
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(height)}" ` +
@@ -295,62 +304,21 @@ export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined):
   ].join("\n") + "\n"
 }
 
-const css = `
-body { margin: 24px; font: 14px/1.4 ${FONT}; color: ${palette.text}; background: #ffffff; }
-figure { margin: 0 0 24px; }
-svg { max-width: 100%; height: auto; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-caption { text-align: left; color: ${palette.muted}; padding-bottom: 6px; }
-th, td { padding: 3px 12px 3px 0; text-align: left; border-bottom: 1px solid ${palette.grid}; }
-th { color: ${palette.muted}; font-weight: 500; }
-td.num { text-align: right; }
-${
-  Spans.outcomes.map((o) => `td.outcome-${o} { color: ${outcomeColors[o]}; }`).join("\n")
-}
-`.trim()
-
-/** A self-contained HTML page: the SVG chart and a table of every attempt. */
-export const renderHtml = (timeline: Timeline, options?: SvgOptions | undefined): string => {
-  const svg = renderSvg(timeline, options)
-  const title = options?.title ?? "Timeline of a toolfan run"
-  const cell = (text: string, cls?: string) => `<td${cls === undefined ? "" : ` class="${cls}"`}>${escapeXml(text)}</td>`
-  const body = timeline.rows.flatMap((row) =>
-    row.attempts.map((a) =>
-      "<tr>" +
-      cell(row.name) +
-      cell(row.group ?? "") +
-      cell(String(a.attempt), "num") +
-      cell(formatMs(a.queuedAt), "num") +
-      cell(formatMs(a.start), "num") +
-      cell(formatMs(a.end), "num") +
-      cell(formatMs(a.start - a.queuedAt), "num") +
-      cell(formatMs(a.end - a.start), "num") +
-      cell(labels[a.outcome], `outcome-${a.outcome}`) +
-      "</tr>"
-    )
-  )
-  const head = ["task", "group", "attempt", "queued at", "start", "end", "waited", "ran", "outcome"]
-    .map((h) => `<th>${h}</th>`).join("")
-  return [
-    "<!doctype html>",
-    `<html lang="en">`,
-    "<head>",
-    `<meta charset="utf-8">`,
-    `<meta name="viewport" content="width=device-width, initial-scale=1">`,
-    `<title>${escapeXml(title)}</title>`,
-    `<style>\n${css}\n</style>`,
-    "</head>",
-    "<body>",
-    `<figure>\n${svg}</figure>`,
-    "<table>",
-    "<caption>Every attempt, in milliseconds from the start of the run</caption>",
-    `<thead><tr>${head}</tr></thead>`,
-    "<tbody>",
-    ...body,
-    "</tbody>",
-    "</table>",
-    "</body>",
-    "</html>",
-    ""
-  ].join("\n")
+/** Draws the timeline as a self-contained SVG document; see the module's comment. */
+export const renderSvg = (timeline: Timeline, options?: SvgOptions | undefined): string => {
+  const width = checkWidth(options)
+  const title = options?.title
+  const rows = timeline.rows
+  const g = geometry(rows, width, title)
+  const parts: Array<string> = []
+  const used: Used = { wait: false, backoff: false, outcomes: new Set<Outcome>() }
+  if (title !== undefined) parts.push(drawTitle(title, width))
+  drawBackground(parts, g, rows.length)
+  rows.forEach((row, i) => drawLane(parts, g, row, i, used))
+  if (rows.length === 0) {
+    parts.push(`<text x="${n(g.plotLeft)}" y="${g.top + 16}" fill="${palette.muted}">no task ran</text>`)
+  }
+  drawAxis(parts, g)
+  const height = drawLegend(parts, g, legendItems(used))
+  return svgDocument(width, height, title, parts)
 }

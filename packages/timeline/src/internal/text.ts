@@ -24,8 +24,8 @@
  */
 import { Spans } from "toolfan"
 import { showValue, truncate } from "toolfan/shared"
-import type { Outcome, Row, TextOptions, Timeline } from "../Timeline.js"
-import { type Color, painter, width as textWidth, wrap } from "./terminal.js"
+import type { Outcome, Row, TextOptions, Timeline } from "./model.js"
+import { type Color, type Paint, painter, width as textWidth, wrap } from "./terminal.js"
 
 /** The glyphs, in one place. */
 export const glyphs = {
@@ -133,7 +133,7 @@ interface Cell {
 }
 
 /** Joins cells into text, with one escape sequence per run of equal colour. */
-const paintCells = (cells: ReadonlyArray<Cell>, paint: (color: Color, text: string) => string): string => {
+const paintCells = (cells: ReadonlyArray<Cell>, paint: Paint): string => {
   let out = ""
   let i = 0
   while (i < cells.length) {
@@ -173,67 +173,94 @@ const layout = (rows: ReadonlyArray<Row>, summaries: ReadonlyArray<string>, span
   }
 }
 
-/** Draws the timeline: see the module's comment. Every line fits in `options.width` columns. */
-export const render = (timeline: Timeline, options?: TextOptions | undefined): string => {
+/** What a drawing used, so that the legend lists only that. */
+interface Used {
+  wait: boolean
+  gap: boolean
+  readonly outcomes: Set<Outcome>
+}
+
+/** Checks `options.width`: the most columns a line may take. */
+const checkWidth = (options: TextOptions | undefined): number => {
   const maxWidth = options?.width ?? 100
   if (typeof maxWidth !== "number" || !(maxWidth >= MIN_WIDTH) || !Number.isFinite(maxWidth)) {
     throw new RangeError(`width must be a finite number ≥ ${MIN_WIDTH}, got ${showValue(maxWidth)}`)
   }
-  const paint = painter(options?.color === true)
-  const rows = timeline.rows
-  const summaries = rows.map(summary)
-  const spanMs = spanOf(rows)
-  const { nameWidth, scale: { columns, msPerColumn }, summaryWidth } = layout(rows, summaries, spanMs, maxWidth)
+  return maxWidth
+}
+
+/** The cells of one row's axis: its waits, backoffs, attempts and outcome marks; notes in `used` what it drew. */
+const drawCells = (row: Row, { columns, msPerColumn }: Scale, used: Used): Array<Cell> => {
   // flooring keeps a few ms of start-up noise in column 0
   const column = (ms: number): number => Math.max(0, Math.floor(ms / msPerColumn))
+  const cells: Array<Cell> = Array.from({ length: columns }, () => ({ glyph: " ", color: undefined }))
+  /** Fills columns `[from, to)`; whether anything was drawn. */
+  const fill = (from: number, to: number, glyph: string, color: Color | undefined): boolean => {
+    const [a, b] = [Math.max(0, from), Math.min(to, columns)]
+    for (let c = a; c < b; c++) cells[c] = { glyph, color }
+    return a < b
+  }
+  let mark = -1 // the column of the previous attempt's outcome mark
+  for (const attempt of row.attempts) {
+    // keep at least one column between attempts
+    const from = mark < 0 ? column(attempt.start) : Math.max(column(attempt.start), mark + 2)
+    // a wait shorter than one column is timer noise, not worth a glyph
+    const waited = attempt.start - attempt.queuedAt >= msPerColumn
+    const waitFrom = waited ? Math.min(from, Math.max(column(attempt.queuedAt), mark + 1)) : from
+    if (mark >= 0 && fill(mark + 1, waitFrom, glyphs.gap, "dim")) used.gap = true
+    if (fill(waitFrom, from, glyphs.wait, "dim")) used.wait = true
+    const to = Math.max(from + 1, column(attempt.end))
+    fill(from, to, glyphs.attempt, colors[attempt.outcome])
+    fill(to, to + 1, glyphs.mark[attempt.outcome], colors[attempt.outcome])
+    used.outcomes.add(attempt.outcome)
+    mark = to
+  }
+  return cells
+}
 
-  const used = { wait: false, gap: false, outcomes: new Set<Outcome>() }
-  const lines = rows.map((row, r) => {
-    const cells: Array<Cell> = Array.from({ length: columns }, () => ({ glyph: " ", color: undefined }))
-    /** Fills columns `[from, to)`; whether anything was drawn. */
-    const fill = (from: number, to: number, glyph: string, color: Color | undefined): boolean => {
-      const [a, b] = [Math.max(0, from), Math.min(to, columns)]
-      for (let c = a; c < b; c++) cells[c] = { glyph, color }
-      return a < b
-    }
-    let mark = -1 // the column of the previous attempt's outcome mark
-    for (const attempt of row.attempts) {
-      // keep at least one column between attempts
-      const from = mark < 0 ? column(attempt.start) : Math.max(column(attempt.start), mark + 2)
-      // a wait shorter than one column is timer noise, not worth a glyph
-      const waited = attempt.start - attempt.queuedAt >= msPerColumn
-      const waitFrom = waited ? Math.min(from, Math.max(column(attempt.queuedAt), mark + 1)) : from
-      if (mark >= 0 && fill(mark + 1, waitFrom, glyphs.gap, "dim")) used.gap = true
-      if (fill(waitFrom, from, glyphs.wait, "dim")) used.wait = true
-      const to = Math.max(from + 1, column(attempt.end))
-      fill(from, to, glyphs.attempt, colors[attempt.outcome])
-      fill(to, to + 1, glyphs.mark[attempt.outcome], colors[attempt.outcome])
-      used.outcomes.add(attempt.outcome)
-      mark = to
-    }
-    const last = row.attempts[row.attempts.length - 1]
-    const text = truncate(summaries[r]!, summaryWidth)
-    const tail = last === undefined ? paint("dim", text) : paint(colors[last.outcome], text)
-    const name = truncate(row.name, nameWidth)
-    // padded by columns (code points), not UTF-16 units as padEnd would
-    return `${name}${" ".repeat(nameWidth - textWidth(name))} │${paintCells(cells, paint)}│ ${tail}`.trimEnd()
-  })
+/** One row: `name │axis│ summary`, the name and summary cut to the drawing's widths. */
+const drawRow = (row: Row, rowSummary: string, drawing: Layout, paint: Paint, used: Used): string => {
+  const cells = drawCells(row, drawing.scale, used)
+  const last = row.attempts[row.attempts.length - 1]
+  const text = truncate(rowSummary, drawing.summaryWidth)
+  const tail = last === undefined ? paint("dim", text) : paint(colors[last.outcome], text)
+  const name = truncate(row.name, drawing.nameWidth)
+  // padded by columns (code points), not UTF-16 units as padEnd would
+  return `${name}${" ".repeat(drawing.nameWidth - textWidth(name))} │${paintCells(cells, paint)}│ ${tail}`.trimEnd()
+}
 
+/** The time axis under the rows (not painted): its line, with a `┬` at each label, and the labels. */
+const drawAxis = (nameWidth: number, { columns, msPerColumn }: Scale): Array<string> => {
   const indent = " ".repeat(nameWidth + 1)
   let axis = ""
   for (let c = 0; c < columns; c++) axis += c > 0 && c % TICK_COLUMNS === 0 ? "┬" : "─"
   let ticks = ""
   for (let c = 0; c <= columns; c += TICK_COLUMNS) ticks = ticks.padEnd(c) + String(c * msPerColumn)
-  lines.push(paint("dim", `${indent}└${axis}┘`))
-  lines.push(paint("dim", `${indent} ${ticks} ms`))
+  return [`${indent}└${axis}┘`, `${indent} ${ticks} ms`]
+}
 
-  const legend = [`${glyphs.attempt} attempt`]
-  if (used.wait) legend.push(`${glyphs.wait} queued for a slot`)
-  if (used.gap) legend.push(`${glyphs.gap} backoff before a retry`)
+/** The legend's items: the glyphs the drawing used, then the scale. */
+const legend = (used: Used, msPerColumn: number): Array<string> => {
+  const items = [`${glyphs.attempt} attempt`]
+  if (used.wait) items.push(`${glyphs.wait} queued for a slot`)
+  if (used.gap) items.push(`${glyphs.gap} backoff before a retry`)
   for (const outcome of Spans.outcomes) {
-    if (used.outcomes.has(outcome)) legend.push(`${glyphs.mark[outcome]} ${labels[outcome]}`)
+    if (used.outcomes.has(outcome)) items.push(`${glyphs.mark[outcome]} ${labels[outcome]}`)
   }
-  legend.push(`1 column = ${msPerColumn} ms`)
-  for (const line of wrap(legend, maxWidth, "   ")) lines.push(paint("dim", line))
+  items.push(`1 column = ${msPerColumn} ms`)
+  return items
+}
+
+/** Draws the timeline: see the module's comment. Every line fits in `options.width` columns. */
+export const render = (timeline: Timeline, options?: TextOptions | undefined): string => {
+  const maxWidth = checkWidth(options)
+  const paint = painter(options?.color === true)
+  const rows = timeline.rows
+  const summaries = rows.map(summary)
+  const drawing = layout(rows, summaries, spanOf(rows), maxWidth)
+  const used: Used = { wait: false, gap: false, outcomes: new Set<Outcome>() }
+  const lines = rows.map((row, r) => drawRow(row, summaries[r]!, drawing, paint, used))
+  for (const line of drawAxis(drawing.nameWidth, drawing.scale)) lines.push(paint("dim", line))
+  for (const line of wrap(legend(used, drawing.scale.msPerColumn), maxWidth, "   ")) lines.push(paint("dim", line))
   return lines.join("\n")
 }
