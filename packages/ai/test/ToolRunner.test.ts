@@ -224,6 +224,27 @@ describe("ToolRunner", () => {
         expect(ms).toBe(10)
       }))
 
+    it.effect("overloads - the tool's own failure is what says it is overloaded: the retry waits the wait it gives", () =>
+      Effect.gen(function*() {
+        const state = newState(1)
+        const seen: Array<string> = []
+        const r = ToolRunner.make(Tools, {
+          flaky: {
+            retries: 2,
+            schedule: Schedule.spaced("10 millis"),
+            overloaded: (e) => {
+              seen.push(e.reason)
+              return { retryAfterMs: 200 }
+            }
+          }
+        })
+        const { ms, value } = yield* resolveWith(r, [call("c1", "flaky", {})], state)
+        expect(seen).toEqual(["attempt 1 failed"])
+        expect(value[0]!.result).toBe("answered on attempt 2")
+        // 200 ms, not the 10 ms of its schedule
+        expect(ms).toBe(200)
+      }))
+
     it.effect("retries - when they are spent, the tool's own failure goes to the model as the result", () =>
       Effect.gen(function*() {
         const state = newState(5)

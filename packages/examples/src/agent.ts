@@ -37,8 +37,15 @@ import { Scheduler } from "toolfan"
 // The tools: a Toolkit, with its handlers in a Layer
 // ---------------------------------------------------------------------------
 
-/** The flights backend is down for a moment: worth retrying. */
-class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", { status: Schema.Number }) {}
+/**
+ * The flights backend refused the call, as an HTTP client reports it: a status
+ * and the response's headers. A 429 with `retry-after-ms` is recognised by
+ * toolfan (`Overload.detect`): the retry waits that long, not less.
+ */
+class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
+  status: Schema.Number,
+  headers: Schema.Record({ key: Schema.String, value: Schema.String })
+}) {}
 
 const TripTools = Toolkit.make(
   Tool.make("search", { parameters: { query: Schema.String }, success: Schema.Array(Schema.String) }),
@@ -57,8 +64,9 @@ const TripTools = Toolkit.make(
 const latency = "30 millis"
 
 /**
- * The fake handlers. `flights` answers HTTP 503 on its first call and works
- * on the next; `hotels` never answers (only a timeout stops it).
+ * The fake handlers. `flights` answers HTTP 429 with `retry-after-ms: 150`
+ * on its first call and works on the next; `hotels` never answers (only a
+ * timeout stops it).
  */
 const TripToolsFake = TripTools.toLayer(Effect.gen(function*() {
   const flightCalls = yield* Ref.make(0)
@@ -72,7 +80,9 @@ const TripToolsFake = TripTools.toLayer(Effect.gen(function*() {
       Ref.updateAndGet(flightCalls, (n) => n + 1).pipe(
         Effect.delay(latency),
         Effect.flatMap((n) =>
-          n === 1 ? Effect.fail(new Unavailable({ status: 503 })) : Effect.succeed(`${from} → ${to}: TP 1351, 09:40`)
+          n === 1
+            ? Effect.fail(new Unavailable({ status: 429, headers: { "retry-after-ms": "150" } }))
+            : Effect.succeed(`${from} → ${to}: TP 1351, 09:40`)
         )
       ),
     hotels: () => Effect.never
@@ -219,7 +229,10 @@ const main = Effect.gen(function*() {
   const rough = yield* agentStep(question2)
   yield* Console.log(`each call that goes wrong comes back to the model as that call's result:`)
   for (const r of rough.results) yield* Console.log(resultLine(r))
-  yield* Console.log(`  (tools took ${rough.toolsMs} ms: the hotels timeout of 100 ms, flights retried once)`)
+  yield* Console.log(
+    `  (tools took ${rough.toolsMs} ms: flights answered 429 with retry-after-ms 150 and was retried 150 ms later, ` +
+      `not after its 20 ms backoff; hotels timed out at 100 ms)`
+  )
   yield* Console.log(`A: ${rough.answer}\n`)
 
   yield* Console.log("raw tool calls with a misspelt tool and bad parameters:")

@@ -38,7 +38,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { InvalidOption, Scheduler, Task, type TaskError, type TaskResult } from "toolfan"
+import { InvalidOption, Overload, Scheduler, Task, type TaskError, type TaskResult } from "toolfan"
 import { describe, validate } from "toolfan/shared"
 
 /** A tool call as the runner needs it: an encoded `params` for `handle`. */
@@ -323,10 +323,13 @@ const taskOf = (
 ): Task.Task<Tool.HandlerResult<any>, AttemptError, any> => {
   const retryWhile = policy?.retryWhile
   const schedule = policy?.schedule
+  const overloaded = policy?.overloaded ?? Overload.detect
   return Task.make(taskName(call), attempt(toolkit, call.name, params), {
     ...policy,
     // Only the tool's own failures are retried (a broken result would break again).
     retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure)),
+    // a 429 is the tool's own failure, inside our wrapper: the classifier sees the tool's failure
+    overloaded: (e: AttemptError) => e._tag === "ToolFailure" ? overloaded(e.failure) : undefined,
     // the policy's schedule gets the tool's failure, as its type says, not our wrapper
     ...(schedule === undefined ? {} : {
       schedule: Schedule.mapInput(schedule, (e: AttemptError) => e._tag === "ToolFailure" ? e.failure : e)
