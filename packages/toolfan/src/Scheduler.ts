@@ -65,6 +65,15 @@ export interface RunOptions {
    * A positive duration; default: none.
    */
   readonly deadline?: import("effect/Duration").DurationInput | undefined
+  /**
+   * The most cost the run's attempts may take, counted in the tasks' `cost`
+   * (e.g. estimated tokens; each attempt, retries too). Once spent, nothing
+   * of the run starts: what has not started is reported as `TaskInterrupted`
+   * with reason `"budget"`, and attempts already running go on (the run
+   * overshoots by at most what is in flight). A finite number ≥ 0; default:
+   * no limit.
+   */
+  readonly budget?: number | undefined
 }
 
 /**
@@ -185,11 +194,22 @@ const checkPlan = (where: string, plan: unknown): ReadonlyArray<Plan.Node> => {
 }
 
 /** A run's options, checked: its deadline in ms (`Infinity` for none). @internal */
-export const checkRunOptions = (where: string, options: RunOptions | undefined): number => {
-  if (options === undefined) return Number.POSITIVE_INFINITY
+export const checkRunOptions = (where: string, options: RunOptions | undefined): Checked => {
+  if (options === undefined) return noRunOptions
   const o = validate.record(where, "options", options) as RunOptions
-  return o.deadline === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "deadline", o.deadline)
+  const deadlineMs = o.deadline === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "deadline", o.deadline)
+  const budget = o.budget === undefined ? Number.POSITIVE_INFINITY : validate.finiteNumber(where, "budget", o.budget)
+  if (budget < 0) validate.invalid(where, "budget", "a finite number ≥ 0", budget, "range")
+  return { deadlineMs, budget }
 }
+
+/** A run's checked options. @internal */
+export interface Checked {
+  readonly deadlineMs: number
+  readonly budget: number
+}
+
+const noRunOptions: Checked = { deadlineMs: Number.POSITIVE_INFINITY, budget: Number.POSITIVE_INFINITY }
 
 /**
  * Makes a scheduler that lives as long as the scope. Closing the scope
@@ -262,7 +282,7 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
   const service = Scheduler.of({
     run: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
       checkTasks("Scheduler.run", tasks)
-      return runs.execute(pool, tasks, { deadlineMs: checkRunOptions("Scheduler.run", options) })
+      return runs.execute(pool, tasks, checkRunOptions("Scheduler.run", options))
     }) as Service["run"],
     stream: ((tasks: ReadonlyArray<Task.Any>, options?: RunOptions) => {
       checkTasks("Scheduler.stream", tasks)
@@ -270,11 +290,10 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
     }) as Service["stream"],
     runPlan: ((plan: Plan.Plan<any>, options?: RunOptions) =>
       runPlanOn(pool, checkPlan("Scheduler.runPlan", plan), checkRunOptions("Scheduler.runPlan", options))) as Service["runPlan"],
-    stats: Effect.sync(() =>
-      adaptive.length === 0
-        ? pool.stats()
-        : { ...pool.stats(), caps: Object.fromEntries(adaptive.map(([name, a]) => [name, a.current])) }
-    )
+    stats: Effect.sync(() => {
+      const counts = { active: pool.active, pending: pool.pending, delayed: pool.delayed }
+      return adaptive.length === 0 ? counts : { ...counts, caps: Object.fromEntries(adaptive.map(([name, a]) => [name, a.current])) }
+    })
   })
   internalRuns.set(service, (tasks, options) => {
     const signal = options.signal
@@ -287,19 +306,19 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
 }
 
 /** The results in completion order: a run whose results go to a queue as they settle. */
-const streamOn = (pool: internal.Pool, tasks: ReadonlyArray<Task.Any>, deadlineMs: number) =>
+const streamOn = (pool: internal.Pool, tasks: ReadonlyArray<Task.Any>, checked: Checked) =>
   tasks.length === 0 ? Stream.empty : Stream.unwrapScoped(Effect.gen(function*() {
     const queue = yield* Queue.unbounded<TaskResult.TaskResult<unknown, unknown>>()
-    yield* Effect.forkScoped(runs.execute(pool, tasks, { deadlineMs, onResult: (r) => queue.unsafeOffer(r) }))
+    yield* Effect.forkScoped(runs.execute(pool, tasks, { ...checked, onResult: (r) => queue.unsafeOffer(r) }))
     return Stream.take(Stream.fromQueue(queue), tasks.length)
   }))
 
 /** A plan's run: its tasks gated on their dependencies (per execution: the same effect may run again, or twice at once). */
-const runPlanOn = (pool: internal.Pool, nodes: ReadonlyArray<Plan.Node>, deadlineMs: number) =>
+const runPlanOn = (pool: internal.Pool, nodes: ReadonlyArray<Plan.Node>, checked: Checked) =>
   Effect.map(
     Effect.suspend(() => {
       const { held, onResult, tasks } = Plan.gate(nodes)
-      return runs.execute(pool, tasks, { deadlineMs, held, onResult })
+      return runs.execute(pool, tasks, { ...checked, held, onResult })
     }),
     (results) => {
       const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}

@@ -111,14 +111,15 @@ export class TaskDefect extends Data.TaggedError("TaskDefect")<{
 /**
  * The task was cut off before it could finish: the run's `deadline` passed,
  * the run was interrupted, the scheduler was shut down, or the task's effect
- * interrupted itself. Never retried.
+ * interrupted itself. Never retried. With reason `"budget"` (since 0.3.0) it
+ * never started (or was not retried): its run's `budget` was spent.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
   readonly task: string
-  readonly reason: "deadline" | "interrupted" | "shutdown"
+  readonly reason: "deadline" | "interrupted" | "shutdown" | "budget"
   readonly attempts: number
 }> {
   /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
@@ -133,6 +134,8 @@ export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
         return `task "${this.task}" was interrupted: its scheduler was shut down`
       case "interrupted":
         return `task "${this.task}" was interrupted`
+      case "budget":
+        return `task "${this.task}" was not started: its run's budget was spent`
     }
   }
 }

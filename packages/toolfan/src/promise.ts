@@ -232,6 +232,13 @@ export interface RunOptions {
    * aborts its nested run). Default: none.
    */
   readonly signal?: AbortSignal | undefined
+  /**
+   * The most cost the run's attempts may take, in the tasks' `cost` (e.g.
+   * estimated tokens; retries count again). Once spent, what has not started
+   * is reported as `TaskInterrupted` with reason `"budget"`; running tasks go
+   * on. A finite number ≥ 0. Default: no limit.
+   */
+  readonly budget?: number | undefined
 }
 
 type Results<T extends ReadonlyArray<Task<any>>> = {
@@ -273,7 +280,7 @@ export class Scheduler {
    * (`"shutdown"`).
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
-    const { core, deadlineMs, signal } = jsErrors(() => {
+    const { checked, core, signal } = jsErrors(() => {
       if (!Array.isArray(tasks)) validate.invalid("scheduler.run", "tasks", "an array of Task", tasks, "type")
       // an index loop: `map` would skip the holes of a sparse array
       const core: Array<CoreTask.Any> = []
@@ -283,13 +290,13 @@ export class Scheduler {
       }
       const o = options === undefined ? {} : validate.record("scheduler.run", "options", options) as RunOptions
       validate.knownKeys("scheduler.run", o as Record<string, unknown>, runOptionKeys)
-      const deadlineMs = CoreScheduler.checkRunOptions("scheduler.run", { deadline: o.deadline })
+      const checked = CoreScheduler.checkRunOptions("scheduler.run", { deadline: o.deadline, budget: o.budget })
       if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
         validate.invalid("scheduler.run", "signal", "an AbortSignal", o.signal, "type")
       }
-      return { core, deadlineMs, signal: o.signal }
+      return { checked, core, signal: o.signal }
     })
-    return Effect.runPromise(CoreScheduler.internalRuns.get(this.#service)!(core, { deadlineMs, signal })) as Promise<any>
+    return Effect.runPromise(CoreScheduler.internalRuns.get(this.#service)!(core, { ...checked, signal })) as Promise<any>
   }
 
   /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff. */
@@ -309,7 +316,7 @@ export class Scheduler {
   }
 }
 
-const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal"])
+const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "budget"])
 
 /**
  * Options of a {@link MicroBatcher}. Times are milliseconds.

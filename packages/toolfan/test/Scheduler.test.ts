@@ -851,4 +851,39 @@ describe("Scheduler", () => {
         expect(start).toBe(0)
       }).pipe(withScheduler()))
   })
+
+  describe("budget", () => {
+    it.effect("run({ budget }) - once the attempts' cost reaches the budget, nothing more starts; the rest is reported, running tasks go on", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const tasks = Array.from({ length: 6 }, (_, i) => Task.make(`t${i}`, probe.sleep(`t${i}`, 100, i), { cost: 30 }))
+        const results = yield* runFor(200, Scheduler.run(tasks, { budget: 100 }))
+        // cap 2: t0, t1 (60), then t2, t3 (120 ≥ 100: t3 is the attempt that spends it, and still runs)
+        expect(probe.startOrder()).toEqual(["t0", "t1", "t2", "t3"])
+        expect(results.map((r) => r.ok)).toEqual([true, true, true, true, false, false])
+        expect(results[4]!.error).toMatchObject({ _tag: "TaskInterrupted", reason: "budget", attempts: 0 })
+        expect(results[4]!.error!.message).toBe(`task "t4" was not started: its run's budget was spent`)
+      }).pipe(withScheduler({ maxConcurrency: 2 })))
+
+    it.effect("run({ budget }) - retries spend it too, and a retry it cannot pay for is not made", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const flaky = Effect.suspend(() => ++calls < 10 ? Effect.fail("busy") : Effect.succeed(calls))
+        const [result] = yield* runFor(1_000, Scheduler.run([Task.make("flaky", flaky, { retries: 9, cost: 10, schedule: Schedule.spaced(10) })], { budget: 30 }))
+        expect(calls).toBe(3)
+        expect(result!.error?._tag).toBe("TaskFailed")
+      }).pipe(withScheduler()))
+
+    it.effect("run({ budget }) - other runs on the same scheduler are not touched, and a bad budget is refused", () =>
+      Effect.gen(function*() {
+        const [spent, other] = yield* Effect.all([
+          Scheduler.run([Task.make("a", Effect.succeed(1), { cost: 5 }), Task.make("b", Effect.succeed(2), { cost: 5 })], { budget: 5 }),
+          Scheduler.run([Task.make("c", Effect.succeed(3), { cost: 50 })])
+        ])
+        expect(spent.map((r) => r.ok)).toEqual([true, false])
+        expect(other[0]!.ok).toBe(true)
+        const refused = yield* Effect.flip(Effect.try({ try: () => Scheduler.run([], { budget: -1 }), catch: (e) => e }))
+        expect((refused as { option: string }).option).toBe("budget")
+      }).pipe(withScheduler()))
+  })
 })

@@ -10,7 +10,9 @@
  * group's cap, a permit). They wait in a queue of their own, in priority
  * order, and go back to the ready queue when the pause ends. A job cut while
  * held (deadline, interruption) leaves that queue at once like any queued
- * job (`remove`). Owns: the paused groups and their held jobs; must not
+ * job (`remove`). An overloaded attempt is reported here (`overloaded`):
+ * its group's admission hears of it (an adaptive cap goes down) and a wait
+ * pauses the group. Owns: the paused groups and their held jobs; must not
  * touch slots or counters (the pool's).
  */
 import { BucketQueue } from "./queue.js"
@@ -40,6 +42,14 @@ export class Pauses {
   /** Whether any group is paused (the pool's fast path checks it first). */
   get any(): boolean {
     return this.groups.size > 0
+  }
+
+  /** An attempt failed as overloaded: its group's admission hears of it, and a wait pauses the group. */
+  overloaded(job: Job, waitMs: number): void {
+    job.admission.observe(job, true)
+    const group = job.task.group
+    // its siblings would get the same answer
+    if (waitMs > 0 && group !== undefined) this.pause(group, this.timer.now() + waitMs)
   }
 
   /** Pauses `group` until `until` (the pool's clock, ms); a pause already longer is kept. */

@@ -111,11 +111,6 @@ export class Pool implements Host, RunHost {
     this.pauses = new Pauses(this.timer, this.ready, () => this.pump(undefined))
   }
 
-  /** The counts of `Scheduler.Stats`. */
-  stats(): { readonly active: number; readonly pending: number; readonly delayed: number } {
-    return { active: this.active, pending: this.pending, delayed: this.delayed }
-  }
-
   // ---------------------------------------------------------------------------
   // runs
   // ---------------------------------------------------------------------------
@@ -173,7 +168,8 @@ export class Pool implements Host, RunHost {
           this.settle(job, interrupted(job, reason))
           break
         case State.Running:
-          this.interrupt(job)
+          // a spent budget stops what has not started; what runs goes on
+          if (reason !== "budget") this.interrupt(job)
           break
         case State.Done:
         case undefined:
@@ -287,6 +283,12 @@ export class Pool implements Host, RunHost {
       if (job === undefined) break
       // its group is paused: held (still pending) until the pause ends
       if (this.pauses.any && this.pauses.hold(job)) continue
+      if (job.run.spent >= job.run.budget) {
+        // its run's budget is spent: it never starts (the rest of the run is swept, see `begin`)
+        this.drop(job)
+        this.settle(job, interrupted(job, "budget"))
+        continue
+      }
       this.pending--
       this.active++
       job.holdsSlot = true
@@ -323,6 +325,9 @@ export class Pool implements Host, RunHost {
     job.revoked = undefined
     job.lends = 0
     if (job.firstStart < 0) job.firstStart = now
+    const run = job.run
+    // the attempt that spends the run's budget starts; what has not started is settled right after this pump
+    if ((run.spent += job.task.cost) >= run.budget) queueMicrotask(() => this.cancel(run, "budget"))
     const wait = now - job.queuedAt
     job.lastWaitMs = wait
     job.waitMs += wait
@@ -458,20 +463,12 @@ export class Pool implements Host, RunHost {
     }
     if (worker !== undefined && (job.timedOut || Cause.isInterruptedOnly(cause))) worker.doomed = true
     const [error, retryable, waitMs] = classify(job, cause)
-    if (waitMs !== undefined) this.overloaded(job, waitMs)
+    if (waitMs !== undefined) this.pauses.overloaded(job, waitMs)
     if (!retryable || attempts > retries || run.cancelled !== undefined) {
       this.settle(job, error)
       return Effect.void
     }
     return this.backoff(job, error, error._tag === "TaskFailed" ? error.error : error, waitMs ?? 0)
-  }
-
-  /** An attempt failed as overloaded: its group's admission hears of it, and a wait pauses the group. */
-  private overloaded(job: Job, waitMs: number): void {
-    job.admission.observe(job, true)
-    const group = job.task.group
-    // its siblings would get the same answer
-    if (waitMs > 0 && group !== undefined) this.pauses.pause(group, this.timer.now() + waitMs)
   }
 
 

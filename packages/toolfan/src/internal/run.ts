@@ -31,7 +31,7 @@ import type { List } from "./queue.js"
 import type { TimerEntry } from "./timer.js"
 
 /** Why a run's unfinished tasks were cut. @internal */
-export type Reason = "deadline" | "interrupted" | "shutdown"
+export type Reason = "deadline" | "interrupted" | "shutdown" | "budget"
 
 /** A job's state; the transitions are listed in pool.ts. @internal */
 export const enum State {
@@ -189,6 +189,8 @@ export interface RunOptions {
   readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number, run: Run) => void) | undefined
   /** Aborting it cancels the run (Promise API). */
   readonly signal?: AbortSignal | undefined
+  /** The most cost its attempts may take (see `Task.cost`); default: no limit. */
+  readonly budget?: number | undefined
 }
 
 let runs = 0
@@ -209,6 +211,9 @@ export class Run {
   private settled = 0
   private closed = false
   cancelled: Reason | undefined = undefined
+  /** The cost its attempts took so far, and the most they may (`options.budget`). */
+  spent = 0
+  readonly budget: number
   deadline: TimerEntry | undefined = undefined
   /** Stops listening to the run's signal. */
   stopListening: (() => void) | undefined = undefined
@@ -227,6 +232,7 @@ export class Run {
     readonly trace: Trace | undefined
   ) {
     this.effectScheduler = new InContext(runtime)
+    this.budget = options.budget ?? Number.POSITIVE_INFINITY
   }
 
   /** Whether its attempts run in spans. */
