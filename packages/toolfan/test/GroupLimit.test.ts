@@ -628,6 +628,30 @@ describe("GroupLimit", () => {
         expect((yield* Scheduler.stats).caps).toBeUndefined()
       }).pipe(Effect.provide(Scheduler.layer({ groups: { llm: 2 } }))))
 
+    it.effect("a limit hears the waits its group's overloaded attempts were told (to share the pause); a throw is logged, not fatal", () =>
+      Effect.gen(function*() {
+        const heard: Array<number> = []
+        const limit = GroupLimit.make({
+          description: "listening",
+          local: 4,
+          start: Effect.succeed({
+            acquire: () => Effect.succeed({ release: () => {} }),
+            overloaded: (waitMs) => {
+              heard.push(waitMs)
+              throw new Error("listener bug")
+            }
+          })
+        })
+        const s = yield* Scheduler.make({ groups: { llm: limit } })
+        const results = yield* s.run([
+          Task.make("told", Effect.fail(new Overload.Overloaded({ retryAfterMs: 700 })), { group: "llm" }),
+          Task.make("untold", Effect.fail(new Overload.Overloaded({})), { group: "llm" }),
+          Task.make("ok", Effect.succeed(1), { group: "llm" })
+        ])
+        expect(heard).toEqual([700])
+        expect(results.map((r) => r.ok)).toEqual([false, false, true])
+      }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.None)))
+
     it("refuses settings out of range, naming the option", () => {
       expect(thrown(() => GroupLimit.adaptive({ initial: 0, max: 4 })).option).toBe("initial")
       expect(thrown(() => GroupLimit.adaptive({ initial: 8, max: 4 })).option).toBe("initial")

@@ -39,9 +39,9 @@ export class Adaptive extends Cap {
     return this.cap
   }
 
-  override observe(t: Observed, overloaded: boolean): void {
+  override observe(t: Observed, overload: number | undefined): void {
     const { min, max, decrease, increase } = this.settings
-    if (overloaded) {
+    if (overload !== undefined) {
       if (t.queuedAt + t.lastWaitMs < this.decreasedAt) return
       this.decreasedAt = this.host.now()
       this.limit = Math.max(min, this.limit * decrease)

@@ -69,8 +69,12 @@ export interface Admission {
   leave(t: Waiter): void
   /** Whether a job whose permit was lost before it started asks again (`"wait"`) instead of failing. */
   readonly asksAgain: boolean
-  /** How `t`'s attempt ended: a success, or an overloaded failure (see `Overload`); nothing else is reported. */
-  observe(t: Observed, overloaded: boolean): void
+  /**
+   * How `t`'s attempt ended: a success (`undefined`), or an overloaded
+   * failure and the wait it asked for in ms (`0`: none; see `Overload`).
+   * Nothing else is reported.
+   */
+  observe(t: Observed, overload: number | undefined): void
 }
 
 /** What a strategy may read of a job it observes: when its attempt started (`queuedAt + lastWaitMs`). @internal */
@@ -118,7 +122,7 @@ export class Cap implements Admission {
     this.free(t)
   }
 
-  observe(_t: Observed, _overloaded: boolean): void {}
+  observe(_t: Observed, _overload: number | undefined): void {}
 
   /** Gives back `t`'s place, if it holds one, to the next job waiting. */
   protected free(t: Waiter): void {
@@ -143,6 +147,8 @@ export class Cap implements Admission {
 /** A `GroupLimit`, started for this scheduler. @internal */
 export class Limited extends Cap {
   override readonly asksAgain: boolean
+  /** The limit, once started (see `placed`). */
+  private started: GroupLimit.Limiter | undefined = undefined
   constructor(
     host: Host,
     private readonly limit: GroupLimit.GroupLimit,
@@ -158,7 +164,10 @@ export class Limited extends Cap {
     // suspended: a custom limiter that throws instead of failing ends this request (see `acquired`), nothing else
     const fiber = Runtime.runFork(
       this.host.runtime,
-      Effect.flatMap(this.limiter, (limiter) => limiter.acquire((error) => hold.released || this.host.revoked(t, error), t.cost)),
+      Effect.flatMap(this.limiter, (limiter) => {
+        this.started = limiter
+        return limiter.acquire((error) => hold.released || this.host.revoked(t, error), t.cost)
+      }),
       { immediate: false }
     )
     t.acquiring = fiber
@@ -200,6 +209,16 @@ export class Limited extends Cap {
       )
     }
     this.host.wake()
+  }
+
+  /** A wait an overloaded attempt was told goes to the limit (a limit shared by processes shares the pause). */
+  override observe(_t: Observed, overload: number | undefined): void {
+    if (overload === undefined || overload <= 0) return
+    try {
+      this.started?.overloaded?.(overload)
+    } catch (error) {
+      Runtime.runFork(this.host.runtime, Effect.logError("toolfan: a GroupLimit's overloaded() threw", Cause.die(error)))
+    }
   }
 
   override leave(t: Waiter): void {

@@ -46,7 +46,7 @@ export class Pauses {
 
   /** An attempt failed as overloaded: its group's admission hears of it, and a wait pauses the group. */
   overloaded(job: Job, waitMs: number): void {
-    job.admission.observe(job, true)
+    job.admission.observe(job, waitMs)
     const group = job.task.group
     // its siblings would get the same answer
     if (waitMs > 0 && group !== undefined) this.pause(group, this.timer.now() + waitMs)

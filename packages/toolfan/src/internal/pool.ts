@@ -431,7 +431,7 @@ export class Pool implements Host, RunHost {
 
   /** Records a success; returns the clock reading it used. */
   succeed(job: Job, value: unknown): number {
-    job.admission.observe(job, false)
+    job.admission.observe(job, undefined)
     this.endAttempt(job)
     job.state = State.Done
     const now = this.timer.now()
