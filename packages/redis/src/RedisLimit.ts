@@ -153,6 +153,13 @@ const common = (where: string, options: unknown, known: ReadonlySet<string>) => 
  * first. So a busy scheduler makes about one call per lease, not two per task,
  * and its slots return to Redis 5 ms after its last task (or when it closes).
  *
+ * A provider's pause is shared: when an attempt of the group fails as
+ * overloaded with a wait (see toolfan's `Overload`), Redis grants no slot to
+ * any process using the key until then (by Redis's clock; a shorter wait
+ * never shortens a longer pause), and no scheduler hands its idle slots to
+ * its next tasks meanwhile. Best effort: if Redis cannot be reached, the
+ * failure is logged and only the scheduler's own pause holds.
+ *
  * Throws `InvalidOption` if an option is invalid; nothing connects until a
  * scheduler starts it.
  *
@@ -175,6 +182,7 @@ export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit 
     recovering: `${prefix}concurrency:{${key}}:recovering`,
     waiting: `${prefix}concurrency:{${key}}:waiting`,
     channel: `${prefix}concurrency:{${key}}:released`,
+    paused: `${prefix}concurrency:{${key}}:paused`,
     max,
     leaseMs,
     timeoutMs,

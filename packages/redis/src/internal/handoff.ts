@@ -41,7 +41,12 @@
  *   run, the scheduler's leases are released `lingerMs` after its last task.
  * - Last in, first out: the most recently idle lease is taken first, so the
  *   leases a scheduler no longer needs are the ones that run out their linger.
+ * - **Paused** (the provider asked every process to wait, see pause.ts): no
+ *   handoffs while the pause this process knows of lasts — the idle leases
+ *   are released when it hears of it, and released leases go back at once —
+ *   or a task taking one over would start in the middle of the pause.
  */
+import type { Pause } from "./pause.js"
 
 interface Idle {
   readonly id: string
@@ -60,15 +65,17 @@ export class Handoff {
   constructor(
     /** Releases leases in Redis (fire and forget). */
     private readonly release: (ids: ReadonlyArray<string>) => void,
-    private readonly lingerMs: number
+    private readonly lingerMs: number,
+    private readonly pause: Pause
   ) {}
 
   /**
    * A lease no task uses any more: kept for the next task here (true), or
-   * released in Redis at once (false) while others wait or after `close`.
+   * released in Redis at once (false) while others wait, while paused, or
+   * after `close`.
    */
   put(id: string): boolean {
-    if (this.contended || this.closed) {
+    if (this.contended || this.closed || this.pause.left() > 0) {
       this.release([id])
       return false
     }
@@ -85,7 +92,12 @@ export class Handoff {
   /** What Redis said about others waiting for the key; if they do, every idle lease is released now. */
   heard(othersWait: boolean): void {
     this.contended = othersWait
-    if (othersWait) this.expire(Number.POSITIVE_INFINITY)
+    if (othersWait) this.expire(0)
+  }
+
+  /** A pause began: every idle lease is released now (`put` releases the next ones while it lasts). */
+  paused(): void {
+    this.expire(0)
   }
 
   /** No more handoffs: the idle leases are forgotten (the caller releases every lease), later ones released at once. */

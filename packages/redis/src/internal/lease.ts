@@ -62,6 +62,7 @@
  *   of the `held` map (below), asks, grants, releases, renews and gives up;
  * - leaseScripts.ts: the Lua scripts that run in Redis, and their commands;
  * - handoff.ts: the leases idle between two tasks, and when they go back;
+ * - pause.ts: the pause a provider's "wait" puts on every process;
  * - waiters.ts: this scheduler's tasks sleeping between two tries;
  * - connection.ts: the clients (timeouts, reconnection, errors).
  *
@@ -69,7 +70,7 @@
  *
  *   from            event                                          to
  *   asked           the script grants it (-1; -2: others wait)     held by a task
- *   asked           the script says wait (≥ 0 ms)                  asked again (same id)
+ *   asked           the script says wait (≥ 0 ms, or paused)       asked again (same id)
  *   asked           the request fails or is interrupted            released
  *   held by a task  the task lets go of it, nobody else waits      idle (handoff.ts)
  *   held by a task  the task lets go of it, others wait / closing  released
@@ -83,6 +84,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
@@ -91,6 +93,7 @@ import { type Client, client, reconnecting, refused } from "./connection.js"
 import { Handoff } from "./handoff.js"
 import { define, type LeaseRedis } from "./leaseScripts.js"
 import type { Connection } from "./options.js"
+import { Pause, pauseMillis } from "./pause.js"
 import { Waiters } from "./waiters.js"
 
 /**
@@ -110,6 +113,8 @@ export interface LeaseOptions {
   readonly recovering: string
   readonly waiting: string
   readonly channel: string
+  /** The pause every process waits out (see pause.ts). */
+  readonly paused: string
   readonly max: number
   readonly leaseMs: number
   readonly timeoutMs: number
@@ -182,7 +187,9 @@ const renewing = (redis: Redis, renew: Effect.Effect<boolean>, leaseMs: number):
 class Leases {
   /** Every lease this scheduler has in Redis, by id: held by a task, or idle in `handoff` (its revoke a no-op). */
   private readonly held = new Map<string, Held>()
-  private readonly handoff = new Handoff((ids) => this.releaseNow(ids), LINGER_MS)
+  /** The pause as this scheduler knows it (see pause.ts). */
+  private readonly pause = new Pause()
+  private readonly handoff = new Handoff((ids) => this.releaseNow(ids), LINGER_MS, this.pause)
   private readonly waiters: Waiters
   private readonly redis: LeaseRedis
   /** This scheduler's name in Redis (in the waiting set, and in its "wanted" messages), and its ids' start. */
@@ -192,7 +199,8 @@ class Leases {
   constructor(
     private readonly o: LeaseOptions,
     private readonly main: Client,
-    subscriber: Client
+    subscriber: Client,
+    private readonly runtime: Runtime.Runtime<never>
   ) {
     this.redis = define(main.redis)
     this.waiters = new Waiters(o.max, o.leaseMs)
@@ -212,7 +220,7 @@ class Leases {
     const ids = [...this.held.keys()]
     const o = this.o
     const answer = Effect.either(this.call("when renewing leases", () =>
-      this.redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.leaseMs, o.max, this.prefix, ...ids)))
+      this.redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.paused, o.leaseMs, o.max, this.prefix, ...ids)))
     return Effect.map(answer, (a) => {
       if (a._tag === "Left") return false
       this.renewed(ids, ...a.right)
@@ -225,6 +233,22 @@ class Leases {
   // and the check must not wait for it, or the lease could expire in Redis while its holder still runs
   readonly check: Effect.Effect<void> = Effect.map(monotonicMillis, (now) => this.giveUpUnrenewed(now))
 
+  /**
+   * An attempt here was told to wait `waitMs`: paused here at once (no handoffs), and in Redis for every process
+   * (not awaited). Never throws: a failed call is logged, and the pause stays this process's own.
+   */
+  readonly overloaded = (waitMs: number): void => {
+    const ms = pauseMillis(waitMs)
+    if (ms === undefined) return
+    this.paused(ms)
+    const o = this.o
+    const call = Effect.matchCauseEffect(this.call("when pausing", () => this.redis.toolfanPause(o.paused, o.channel, ms)), {
+      onSuccess: ([, left]) => Effect.sync(() => this.paused(left)),
+      onFailure: (cause) => Effect.logWarning(`toolfan: ${o.description} could not share a pause of ${ms} ms`, cause)
+    })
+    Runtime.runFork(this.runtime, call)
+  }
+
   /** No more handoffs; every lease held here, idle ones included, released in one call. */
   close(): Promise<void> {
     this.handoff.close()
@@ -236,6 +260,7 @@ class Leases {
   private listen(subscriber: Client): void {
     subscriber.redis.on("message", (_channel: string, message: string) => {
       if (message === "1") this.waiters.released()
+      else if (message.startsWith("p")) this.paused(Number(message.slice(1)))
       else if (message !== `w${this.prefix}`) this.handoff.heard(true)
     })
     // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
@@ -264,12 +289,19 @@ class Leases {
         ([sentAt, r]) => {
           seenMarkers.add(this.o.marker)
           if (r >= 0) return Effect.zipRight(this.waiters.sleep(r), again)
+          if (r <= -3) {
+            this.paused(-2 - r)
+            return again
+          }
           this.handoff.heard(r === -2)
           return Effect.succeed(this.grant(id, sentAt + this.o.leaseMs, revoke))
         }
       )
-      // woken by a release here: take that lease; a call for `id` that went unanswered may have been granted
-      const again = Effect.flatMap(monotonicMillis, (now) => {
+      // woken by a release here: take that lease; a call for `id` that went unanswered may have been granted.
+      // Paused: sleep it out first (a release does not end it), then ask
+      const again: Effect.Effect<GroupLimit.Permit, GroupLimit.GroupLimitUnavailable> = Effect.flatMap(monotonicMillis, (now) => {
+        const left = this.pause.left()
+        if (left > 0) return Effect.zipRight(Effect.sleep(Math.ceil(left)), again)
         const permit = this.handedOver(revoke, now)
         if (permit === undefined) return attempt
         if (unanswered) this.releaseNow([id])
@@ -278,7 +310,7 @@ class Leases {
       // an error reply (e.g. the key holds another type) will not go away by asking again
       const patient = this.o.onUnavailable === "wait"
         ? Effect.retry(again, { schedule: reconnecting, while: (e) => !refused(e.cause) })
-        : attempt
+        : again
       // given up (interrupted or failed): a lease the script may have added is released
       return Effect.onExit(patient, (exit) =>
         exit._tag === "Failure" && asked ? Effect.sync(() => this.releaseNow([id])) : Effect.void)
@@ -288,7 +320,7 @@ class Leases {
   private sendAcquire(id: string): Promise<number> {
     const o = this.o
     const seen = seenMarkers.has(o.marker) ? 1 : 0
-    return this.redis.toolfanAcquire(o.key, o.marker, o.recovering, o.waiting, o.channel, id, o.max, o.leaseMs, seen, this.prefix)
+    return this.redis.toolfanAcquire(o.key, o.marker, o.recovering, o.waiting, o.channel, o.paused, id, o.max, o.leaseMs, seen, this.prefix)
   }
 
   private grant(id: string, validUntil: number, revoke: Revoke): GroupLimit.Permit {
@@ -326,9 +358,22 @@ class Leases {
     this.main.ready().then(() => this.redis.toolfanRelease(this.o.key, this.o.channel, ...ids)).catch(noop)
   }
 
-  /** A renewal's answer: whether others wait, the leases others took meanwhile (given up); the rest last a lease more. */
-  private renewed(ids: ReadonlyArray<string>, sentAt: number, [others, ...lost]: readonly [number, ...Array<string>]): void {
+  /** Paused for `ms` more (heard from Redis or a task here): no handoffs until then, idle leases released now. */
+  private paused(ms: number): void {
+    if (ms > 0 && this.pause.extend(ms)) this.handoff.paused()
+  }
+
+  /**
+   * A renewal's answer: whether others wait, the pause left, the leases others took meanwhile (given up); the rest
+   * last a lease more.
+   */
+  private renewed(
+    ids: ReadonlyArray<string>,
+    sentAt: number,
+    [others, paused, ...lost]: readonly [number, number, ...Array<string>]
+  ): void {
     this.handoff.heard(others > 0)
+    this.paused(paused)
     const gone = new Set(lost)
     for (const id of ids) {
       const h = this.held.get(id)
@@ -387,9 +432,9 @@ export const start = (o: LeaseOptions): Effect.Effect<GroupLimit.Limiter, never,
     const reconnectMs = Math.min(1000, o.leaseMs / 16)
     const main: Client = yield* client(o.connection, o.timeoutMs, reconnectMs)
     const subscriber: Client = yield* client(o.connection, o.timeoutMs, reconnectMs)
-    const leases = new Leases(o, main, subscriber)
+    const leases = new Leases(o, main, subscriber, yield* Effect.runtime<never>())
     yield* Effect.forkScoped(renewing(main.redis, leases.renew, o.leaseMs))
     yield* Effect.forkScoped(Effect.repeat(leases.check, Schedule.spaced(o.leaseMs / 8)))
     yield* Effect.addFinalizer(() => Effect.promise(() => leases.close()).pipe(Effect.timeout(o.timeoutMs), Effect.ignore))
-    return { acquire: leases.acquire }
+    return { acquire: leases.acquire, overloaded: leases.overloaded }
   })

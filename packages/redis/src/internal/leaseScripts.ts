@@ -1,6 +1,6 @@
 /**
- * What runs in Redis for a shared concurrency cap: the three Lua scripts
- * (acquire, renew, release) and the typed ioredis commands that send them.
+ * What runs in Redis for a shared concurrency cap: the four Lua scripts
+ * (acquire, renew, release, pause) and the typed ioredis commands that send them.
  * This module owns the keys' layout (which KEYS and ARGV each script takes)
  * and the encoding of the answers; when to call them, and what the answers
  * do to the leases this process holds, is lease.ts's. Why the scripts work
@@ -11,7 +11,8 @@ import type { Redis } from "ioredis"
 
 // KEYS: the leases, the marker (exists while Redis keeps its data), the
 // recovery flag (set for a lease time after Redis lost its data), the waiting
-// schedulers, the channel. ARGV: id, max, lease time, seen, the scheduler.
+// schedulers, the channel, the pause (see pause.ts). ARGV: id, max, lease
+// time, seen, the scheduler. While paused, returns -2 - the pause left (≤ -3).
 // The set's expiry is only ever extended: processes sharing a key may use
 // different lease times, and a shorter one must not cut the others' leases
 // short. Returns how long to wait (≥ 0), or -1 (granted) / -2 (granted, and
@@ -32,6 +33,10 @@ end
 local recovering = redis.call('PTTL', KEYS[3])
 if recovering > 0 then
   return recovering
+end
+local paused = redis.call('PTTL', KEYS[6])
+if paused > 0 then
+  return -2 - paused
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
@@ -65,8 +70,9 @@ local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tonumber(first[2]) - now
 `
 
-// KEYS: the leases, the marker, the recovery flag, the waiting schedulers. ARGV: lease time, max, the scheduler, the
-// ids. Returns how many other schedulers wait, then the ids that could not be renewed.
+// KEYS: the leases, the marker, the recovery flag, the waiting schedulers, the pause. ARGV: lease time, max, the
+// scheduler, the ids. Returns how many other schedulers wait, the pause left (ms, ≤ 0: none), then the ids that
+// could not be renewed.
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -94,8 +100,25 @@ local others = redis.call('ZCARD', KEYS[4])
 if redis.call('ZSCORE', KEYS[4], ARGV[3]) then
   others = others - 1
 end
+table.insert(lost, 1, redis.call('PTTL', KEYS[5]))
 table.insert(lost, 1, others)
 return lost
+`
+
+// KEYS: the pause, the channel. ARGV: the wait (whole ms ≥ 1). Pauses every process until the later of the pause
+// there is and now + the wait (the key's value: that end, by Redis's clock; it expires then); publishes the new
+// length when it grew. Returns the pause left.
+const PAUSE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = tonumber(ARGV[1])
+local left = redis.call('PTTL', KEYS[1])
+if left >= wait then
+  return left
+end
+redis.call('SET', KEYS[1], now + wait, 'PX', wait)
+redis.call('PUBLISH', KEYS[2], 'p' .. wait)
+return wait
 `
 
 // ARGV: the ids; one message per lease that was still there.
@@ -116,6 +139,7 @@ export interface LeaseCommands {
     recovering: string,
     waiting: string,
     channel: string,
+    paused: string,
     id: string,
     max: number,
     ttl: number,
@@ -127,12 +151,14 @@ export interface LeaseCommands {
     marker: string,
     recovering: string,
     waiting: string,
+    paused: string,
     ttl: number,
     max: number,
     self: string,
     ...ids: Array<string>
-  ): Promise<[number, ...Array<string>]>
+  ): Promise<[number, number, ...Array<string>]>
   toolfanRelease(key: string, channel: string, ...ids: Array<string>): Promise<number>
+  toolfanPause(paused: string, channel: string, waitMs: number): Promise<number>
 }
 
 /** A connection with the lease scripts defined on it. @internal */
@@ -140,8 +166,9 @@ export type LeaseRedis = Redis & LeaseCommands
 
 /** Defines the lease scripts on `redis` as commands (ioredis sends each by its SHA, the whole script when Redis lacks it). @internal */
 export const define = (redis: Redis): LeaseRedis => {
-  redis.defineCommand("toolfanAcquire", { numberOfKeys: 5, lua: ACQUIRE })
-  redis.defineCommand("toolfanRenew", { numberOfKeys: 4, lua: RENEW })
+  redis.defineCommand("toolfanAcquire", { numberOfKeys: 6, lua: ACQUIRE })
+  redis.defineCommand("toolfanRenew", { numberOfKeys: 5, lua: RENEW })
   redis.defineCommand("toolfanRelease", { numberOfKeys: 2, lua: RELEASE })
+  redis.defineCommand("toolfanPause", { numberOfKeys: 2, lua: PAUSE })
   return redis as LeaseRedis
 }
