@@ -301,12 +301,15 @@ export interface AdaptiveSettings {
 
 /**
  * A group cap that follows the provider (AIMD, as TCP and Netflix's
- * concurrency-limits): every attempt of the group that fails as overloaded
- * (see `Overload`: a 429, an `Overloaded`) multiplies the cap by `decrease`,
- * down to `min` — once per round: attempts already in flight when it went
- * down are not counted again; every success adds `increase / cap`, up to
- * `max`, so the cap grows by about `increase` per round of `cap` successes.
- * Lowering it stops nothing running. The cap now is in `Scheduler.stats`
+ * concurrency-limits): an attempt of the group that fails as overloaded
+ * (see `Overload`: a 429, an `Overloaded`) lowers the cap to what the
+ * provider was seen to sustain (its rate of successes × their latency) or,
+ * before there is a measure, by `decrease` — by at least a tenth, down to
+ * `min`, once per round (attempts already in flight when it went down are
+ * not counted again); every success adds `increase / cap`, up to `max`, so
+ * the cap grows by about `increase` per round of `cap` successes — 64 times
+ * slower near the cap that was last refused. Lowering it stops nothing
+ * running. The cap now is in `Scheduler.stats`
  * (`caps`) and in the `toolfan.group.cap` gauge.
  *
  * @example
@@ -326,7 +329,7 @@ export const adaptive = (options: {
   readonly min?: number | undefined
   /** The highest cap: an integer ≥ `initial`. */
   readonly max: number
-  /** The factor applied on an overload, between 0 and 1 (both excluded). Default: `0.5`. */
+  /** The factor applied on an overload before the provider's rate is measured, in (0, 1). Default: `0.5`. */
   readonly decrease?: number | undefined
   /** What a round of successes adds, a positive number. Default: `1`. */
   readonly increase?: number | undefined

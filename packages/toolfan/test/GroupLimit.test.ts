@@ -7,6 +7,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
@@ -594,10 +595,12 @@ describe("GroupLimit", () => {
         yield* runFor(10, Scheduler.run(Array.from({ length: 8 }, (_, i) => Task.make(`t${i}`, overloaded(probe, `t${i}`), { group: "llm" }))))
         expect((yield* Scheduler.stats).caps).toEqual({ llm: 4 })
         // attempts started after the decrease count again, down to min
-        yield* runFor(10, Scheduler.run([Task.make("again", overloaded(probe, "again"), { group: "llm" })]))
+        const later = (name: string) =>
+          Effect.andThen(TestClock.adjust(1), runFor(10, Scheduler.run([Task.make(name, overloaded(probe, name), { group: "llm" })])))
+        yield* later("again")
         expect((yield* Scheduler.stats).caps).toEqual({ llm: 2 })
-        yield* runFor(10, Scheduler.run([Task.make("more", overloaded(probe, "more"), { group: "llm" })]))
-        yield* runFor(10, Scheduler.run([Task.make("more", overloaded(probe, "more"), { group: "llm" })]))
+        yield* later("more")
+        yield* later("more")
         expect((yield* Scheduler.stats).caps).toEqual({ llm: 1 })
         const gauge = yield* Metric.value(Metric.tagged(Metrics.adaptiveCap, "group", "llm"))
         expect(gauge.value).toBe(1)
@@ -618,10 +621,36 @@ describe("GroupLimit", () => {
         const cap = (yield* Scheduler.stats).caps!.llm!
         expect(cap).toBeGreaterThan(2)
         expect(cap).toBeLessThanOrEqual(5)
-        // never above max, however many succeed
-        yield* runFor(10_000, Scheduler.run(Array.from({ length: 200 }, (_, i) => Task.make(`m${i}`, probe.sleep(`m${i}`, 10, i), { group: "llm" }))))
-        expect((yield* Scheduler.stats).caps).toEqual({ llm: 5 })
       }).pipe(Effect.provide(llm(4, 5))))
+
+    it.effect("without refusals it grows by about one per round of successes, and never above max", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        yield* runFor(1_000, Scheduler.run(Array.from({ length: 60 }, (_, i) => Task.make(`m${i}`, probe.sleep(`m${i}`, 10, i), { group: "llm" }))))
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 6 })
+        expect(probe.peak).toBe(6)
+      }).pipe(Effect.provide(llm(2, 6))))
+
+    it.effect("settles at what the provider sustains (its rate of successes × their latency), with few refusals", () =>
+      Effect.gen(function*() {
+        // a provider that takes 3 calls at once, each 100 ms, and refuses more (429 without a wait, 5 ms later)
+        let inFlight = 0
+        let refused = 0
+        const call = Effect.acquireUseRelease(
+          Effect.sync(() => ++inFlight),
+          (n) => n > 3 ? Effect.sleep(5).pipe(Effect.zipRight(Effect.sync(() => refused++)), Effect.zipRight(Effect.fail(new Overload.Overloaded({})))) : Effect.sleep(100),
+          () => Effect.sync(() => inFlight--)
+        )
+        const tasks = Array.from({ length: 150 }, (_, i) => Task.make(`c${i}`, call, { group: "llm", retries: 10, schedule: Schedule.spaced(10) }))
+        const fiber = yield* Effect.fork(Scheduler.run(tasks))
+        // ideal: 150 calls, 3 at a time, 100 ms each = 5 s (halving on every round measured 6.2 s and 62 refusals)
+        yield* TestClock.adjust(5_300)
+        const done = yield* Fiber.poll(fiber)
+        expect(Option.isSome(done)).toBe(true)
+        expect((yield* Scheduler.stats).caps).toEqual({ llm: 3 })
+        // the first rounds (12 sent, 9 refused; then the measure settling), then a probe every 64 rounds or so
+        expect(refused).toBeLessThanOrEqual(30)
+      }).pipe(Effect.provide(llm(12, 32))))
 
     it.effect("a scheduler without adaptive groups reports no caps", () =>
       Effect.gen(function*() {
