@@ -21,6 +21,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as RateLimiter from "effect/RateLimiter"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { describe } from "./internal/describe.js"
 import * as validate from "./internal/validate.js"
@@ -108,6 +109,13 @@ export interface Limiter {
    * @since 0.3.0
    */
   readonly overloaded?: ((waitMs: number) => void) | undefined
+  /**
+   * Told when a task's real cost (its `actualCost` of its value) differed
+   * from the `cost` its start took, by `delta` (real − estimate). A limit
+   * that counts cost may take the difference. Optional; must not throw.
+   * @since 0.3.0
+   */
+  readonly correct?: ((delta: number) => void) | undefined
 }
 
 /**
@@ -211,7 +219,9 @@ const releaseNothing: Permit = { release: noop }
  * tokens) instead of starts: `limit: 100_000, window: "1 minute"` is a
  * budget of 100,000 tokens a minute. A task costing more than `limit` could
  * never start: it fails at once (`TaskFailed` with a
- * `GroupLimitUnavailable`).
+ * `GroupLimitUnavailable`). A task whose `actualCost` (read from its value,
+ * e.g. the response's token usage) exceeds its estimate takes the
+ * difference too, before the next start.
  *
  * @example
  * ```ts
@@ -260,9 +270,12 @@ export const rate = (options: {
     local: limit,
     kind: "rate",
     start: Effect.zipWith(
-      RateLimiter.make({ limit, interval: window, algorithm: algorithm as "token-bucket" | "fixed-window" }),
+      Effect.zip(
+        RateLimiter.make({ limit, interval: window, algorithm: algorithm as "token-bucket" | "fixed-window" }),
+        Effect.runtime<never>()
+      ),
       Effect.makeSemaphore(1),
-      (limiter, gate): Limiter => {
+      ([limiter, runtime], gate): Limiter => {
         // one asker at a time waits on the RateLimiter: with many waiters its refills slow down (measured: 166
         // starts in 2 s instead of ~2,000 at 1,000 per second with 1,000 waiters); the others wait here, in order
         const take = gate.withPermits(1)(limiter(Effect.succeed(releaseNothing)))
@@ -276,7 +289,11 @@ export const rate = (options: {
                   reason: `a task costing ${cost} can never start: the limit allows ${limit} per window`
                 })
               )
-              : RateLimiter.withCost(cost)(take)
+              : RateLimiter.withCost(cost)(take),
+          // used more than its estimate: the difference is taken too, ahead of the next start (no refund for less)
+          correct: (delta) => {
+            if (delta > 0) Runtime.runFork(runtime, RateLimiter.withCost(Math.min(delta, limit))(take))
+          }
         }
       }
     )

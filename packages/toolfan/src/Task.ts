@@ -55,6 +55,8 @@ export interface Task<out A, out E = never, out R = never> extends Pipeable {
   readonly group: string | undefined
   /** What one start costs a limit that counts cost (e.g. estimated tokens). */
   readonly cost: number
+  /** Its real cost, read from its value (e.g. the tokens the response says it used). @internal */
+  readonly actualCost: ((value: any) => number) | undefined
   /** @internal */
   readonly timeoutMs: number
   /** @internal */
@@ -109,7 +111,7 @@ export type Context<T> = T extends Task<infer _A, infer _E, infer R> ? R : never
  * @since 0.1.0
  * @category models
  */
-export interface Options<E> {
+export interface Options<E, A = any> {
   /**
    * Time limit of each attempt (a `DurationInput`: milliseconds as a number,
    * `"5 seconds"`, a `Duration`). On expiry the attempt is interrupted, its
@@ -165,6 +167,14 @@ export interface Options<E> {
    * limits ignore it. A finite number ≥ 0. Default: `1`.
    */
   readonly cost?: number | undefined
+  /**
+   * The real cost of a success, read from its value (e.g. the token usage a
+   * model's response reports): where it differs from `cost`, the run's
+   * `budget` counts the real one and a limit that counts cost takes the
+   * difference. Called once per success; a throw or a value that is not a
+   * finite number ≥ 0 keeps the estimate. Default: none.
+   */
+  readonly actualCost?: ((value: A) => number) | undefined
 }
 
 /**
@@ -231,7 +241,8 @@ const optionKeys: ReadonlySet<string> = new Set([
   "group",
   "overloaded",
   "maxRetryAfter",
-  "cost"
+  "cost",
+  "actualCost"
 ])
 
 const noOptions: Options<never> = {}
@@ -278,6 +289,7 @@ export const makeAt = <A, E, R>(
   task.priority = priority
   task.group = group
   task.cost = cost
+  task.actualCost = o.actualCost === undefined ? undefined : validate.func(where, "actualCost", o.actualCost)
   task.retryWhile = retryWhile
   task.overload = overload
   task.schedule = o.schedule ?? defaultSchedule
@@ -334,7 +346,7 @@ export const withEvaluate = <A>(template: Task<any, any, any>, evaluate: (signal
 export const make = <A, E = never, R = never>(
   name: string,
   effect: Effect.Effect<A, E, R>,
-  options?: Options<E> | undefined
+  options?: Options<E, A> | undefined
 ): Task<A, E, R> => {
   if (!Effect.isEffect(effect)) validate.invalid("Task.make", "effect", "an Effect", effect, "type")
   return makeAt("Task.make", name, effect, options)
@@ -366,7 +378,7 @@ export const make = <A, E = never, R = never>(
 export const fromPromise = <A>(
   name: string,
   evaluate: (signal: AbortSignal) => PromiseLike<A> | A,
-  options?: Options<unknown> | undefined
+  options?: Options<unknown, A> | undefined
 ): Task<A, unknown> => {
   validate.func("Task.fromPromise", "evaluate", evaluate)
   return makeAt("Task.fromPromise", name, undefined, options, evaluate)

@@ -91,7 +91,8 @@ const taskOptionKeys: ReadonlySet<string> = new Set([
   "group",
   "overloaded",
   "maxRetryAfter",
-  "cost"
+  "cost",
+  "actualCost"
 ])
 
 /**
@@ -123,6 +124,8 @@ export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
   readonly maxRetryAfter?: number | undefined
   /** What a start costs a group limit that counts cost (e.g. estimated tokens). Default: `1`. */
   readonly cost?: number | undefined
+  /** The real cost of a success, read from its value (e.g. its token usage); corrects `cost`. Default: none. */
+  readonly actualCost?: ((value: any) => number) | undefined
 }
 
 /**

@@ -429,6 +429,24 @@ describe("GroupLimit", () => {
         expect(probe.starts.map((s) => s.at)).toEqual([0, 0, 1000, 1000, 2000])
       }).pipe(Effect.scoped))
 
+    it.effect("rate({ counts: \"cost\" }) - a task that used more than its estimate (actualCost) takes the difference before the next start", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const s = yield* Scheduler.make({
+          groups: { llm: GroupLimit.rate({ limit: 100, window: "1 second", algorithm: "fixed-window", counts: "cost" }) }
+        })
+        // estimated at 10, used 90 (as its response says)
+        const big = Task.make("big", probe.sleep("big", 10, { usage: 90 }), { group: "llm", cost: 10, actualCost: (r) => r.usage })
+        const first = yield* runFor(10, s.run([big]))
+        const then = yield* runFor(2000, s.run([
+          Task.make("small", probe.sleep("small", 10, 1), { group: "llm", cost: 10 }),
+          Task.make("more", probe.sleep("more", 10, 2), { group: "llm", cost: 10 })
+        ]))
+        expect([...first, ...then].every((r) => r.ok)).toBe(true)
+        // 90 + 10 fill the first window; without the correction "more" would start at 20
+        expect(probe.starts.map((x) => x.at)).toEqual([0, 10, 1000])
+      }).pipe(Effect.scoped))
+
     it.effect("rate({ counts: \"cost\" }) - a task costing more than the limit fails at once, saying why", () =>
       Effect.gen(function*() {
         const s = yield* Scheduler.make({

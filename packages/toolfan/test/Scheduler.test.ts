@@ -874,6 +874,21 @@ describe("Scheduler", () => {
         expect(result!.error?._tag).toBe("TaskFailed")
       }).pipe(withScheduler()))
 
+    it.effect("run({ budget }) - counts a success's real cost (actualCost) instead of its estimate; a bad answer keeps the estimate", () =>
+      Effect.gen(function*() {
+        const used = (n: number) => Effect.as(Effect.sleep(10), { tokens: n })
+        const tokens = (r: { readonly tokens: number }) => r.tokens
+        const results = yield* runFor(100, Scheduler.run([
+          Task.make("a", used(60), { cost: 10, actualCost: tokens }),
+          Task.make("b", used(Number.NaN), { cost: 10, actualCost: tokens }),
+          Task.make("c", used(0), { cost: 10, actualCost: tokens }),
+          Task.make("d", used(0), { cost: 10, actualCost: tokens })
+        ], { budget: 80 }))
+        // a: 60 (not 10), b: 10 (NaN keeps it): 70; c starts (80 ≥ 80 once started), then is corrected to 70; d was refused
+        expect(results.map((r) => r.ok)).toEqual([true, true, true, false])
+        expect(results[3]!.error).toMatchObject({ _tag: "TaskInterrupted", reason: "budget" })
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
     it.effect("run({ budget }) - other runs on the same scheduler are not touched, and a bad budget is refused", () =>
       Effect.gen(function*() {
         const [spent, other] = yield* Effect.all([

@@ -75,6 +75,8 @@ export interface Admission {
    * Nothing else is reported.
    */
   observe(t: Observed, overload: number | undefined): void
+  /** A start's real cost differed from its estimate by `delta` (real − estimate). */
+  correct(delta: number): void
 }
 
 /** What a strategy may read of a job it observes: when its attempt started (`queuedAt + lastWaitMs`). @internal */
@@ -88,7 +90,8 @@ export const unlimited = (host: Host): Admission => ({
   enter: (t) => host.admitted(t),
   leave: () => {},
   asksAgain: false,
-  observe: () => {}
+  observe: () => {},
+  correct: () => {}
 })
 
 const always = (): boolean => true
@@ -123,6 +126,8 @@ export class Cap implements Admission {
   }
 
   observe(_t: Observed, _overload: number | undefined): void {}
+
+  correct(_delta: number): void {}
 
   /** Gives back `t`'s place, if it holds one, to the next job waiting. */
   protected free(t: Waiter): void {
@@ -218,6 +223,14 @@ export class Limited extends Cap {
       this.started?.overloaded?.(overload)
     } catch (error) {
       Runtime.runFork(this.host.runtime, Effect.logError("toolfan: a GroupLimit's overloaded() threw", Cause.die(error)))
+    }
+  }
+
+  override correct(delta: number): void {
+    try {
+      this.started?.correct?.(delta)
+    } catch (error) {
+      Runtime.runFork(this.host.runtime, Effect.logError("toolfan: a GroupLimit's correct() threw", Cause.die(error)))
     }
   }
 

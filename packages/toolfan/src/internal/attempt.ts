@@ -246,3 +246,24 @@ const spanOutcome = (job: Job, exit: Exit.Exit<unknown, unknown>): Spans.Outcome
   if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
   return Cause.isFailure(exit.cause) ? "failed" : "defect"
 }
+
+/**
+ * A success's real cost (its task's `actualCost` of its value) where it
+ * differs from the estimate its start took: the run's budget counts the
+ * difference, and its group's admission hears of it (a limit counting cost
+ * takes it). A throw, or an answer that is not a finite number ≥ 0, keeps
+ * the estimate. @internal
+ */
+export const correctCost = (job: Job, value: unknown): void => {
+  let actual: unknown
+  try {
+    actual = job.task.actualCost!(value)
+  } catch {
+    return
+  }
+  if (typeof actual !== "number" || !(actual >= 0) || actual === Number.POSITIVE_INFINITY) return
+  const delta = actual - job.task.cost
+  if (delta === 0) return
+  job.run.spent += delta
+  job.admission.correct(delta)
+}

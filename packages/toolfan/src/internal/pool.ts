@@ -70,7 +70,7 @@ import * as Metrics from "../Metrics.js"
 import { TaskDefect, type TaskError, TaskFailed } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
 import { type Admission, type Host, unlimited } from "./admission.js"
-import { attempt, classify, Direct, timeoutReason } from "./attempt.js"
+import { attempt, classify, correctCost, Direct, timeoutReason } from "./attempt.js"
 import { outcomeTags } from "./observe.js"
 import { BucketQueue, remove } from "./queue.js"
 import { currentWorker, interrupted, Job, type Reason, type Run, type RunHost, State, Worker } from "./run.js"
@@ -132,9 +132,7 @@ export class Pool implements Host, RunHost {
     if (deadline !== Number.POSITIVE_INFINITY) run.deadline = this.timer.lane(this.timer.now(), deadline, this.deadlinePassed, run)
   }
 
-  now(): number {
-    return this.timer.now()
-  }
+  readonly now = (): number => this.timer.now()
 
   /** The admission strategy of a group (tasks without one, or of a group not configured, are not limited). */
   admission(group: string | undefined): Admission {
@@ -251,9 +249,7 @@ export class Pool implements Host, RunHost {
   }
 
   /** Host: admitted from a permit's answer. */
-  wake(): void {
-    this.pump(undefined)
-  }
+  readonly wake = (): unknown => this.pump(undefined)
 
   /** Takes a waiting job out of line, giving back what its admission gave it. */
   private drop(job: Job): void {
@@ -432,6 +428,8 @@ export class Pool implements Host, RunHost {
   /** Records a success; returns the clock reading it used. */
   succeed(job: Job, value: unknown): number {
     job.admission.observe(job, undefined)
+    // its real cost differs from its estimate: its run's budget and its group's limit count the real one
+    if (job.task.actualCost !== undefined) correctCost(job, value)
     this.endAttempt(job)
     job.state = State.Done
     const now = this.timer.now()
