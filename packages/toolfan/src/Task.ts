@@ -232,7 +232,8 @@ const PromiseTaskProto = Object.create(TaskProto, {
   }
 })
 
-const optionKeys: ReadonlySet<string> = new Set([
+/** The option keys of `Task.make` and `Task.fromPromise`. @internal */
+export const optionKeys: ReadonlySet<string> = new Set([
   "timeout",
   "retries",
   "schedule",

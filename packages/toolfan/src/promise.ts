@@ -84,15 +84,8 @@ const jsErrors = <A>(f: () => A): A => {
 /** The options of a Promise API `Task`: the core's, with `args`. */
 const taskOptionKeys: ReadonlySet<string> = new Set([
   "args",
-  "timeout",
-  "retries",
-  "retryWhile",
-  "priority",
-  "group",
-  "overloaded",
-  "maxRetryAfter",
-  "cost",
-  "actualCost"
+  // the Promise API has no `schedule` (it uses the default backoff; see `Task`)
+  ...[...CoreTask.optionKeys].filter((key) => key !== "schedule")
 ])
 
 /**
