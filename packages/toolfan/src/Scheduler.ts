@@ -309,7 +309,8 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
 const streamOn = (pool: internal.Pool, tasks: ReadonlyArray<Task.Any>, checked: Checked) =>
   tasks.length === 0 ? Stream.empty : Stream.unwrapScoped(Effect.gen(function*() {
     const queue = yield* Queue.unbounded<TaskResult.TaskResult<unknown, unknown>>()
-    yield* Effect.forkScoped(runs.execute(pool, tasks, { ...checked, onResult: (r) => queue.unsafeOffer(r) }))
+    // each result is handed out as it settles: the run keeps none (a long stream holds only what is unread)
+    yield* Effect.forkScoped(runs.execute(pool, tasks, { ...checked, keepResults: false, onResult: (r) => queue.unsafeOffer(r) }))
     return Stream.take(Stream.fromQueue(queue), tasks.length)
   }))
 

@@ -191,6 +191,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined
   /** The most cost its attempts may take (see `Task.cost`); default: no limit. */
   readonly budget?: number | undefined
+  /** Whether the run keeps its results (default); a stream hands each one out and keeps none. */
+  readonly keepResults?: boolean | undefined
 }
 
 let runs = 0
@@ -281,7 +283,7 @@ export class Run {
 
   /** Keeps a task's result and tells the owner (the pool calls it once per task). */
   record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
-    this.results[job.index] = result
+    if (this.options.keepResults !== false) this.results[job.index] = result
     this.jobs[job.index] = undefined
     this.settled++
     const onResult = this.options.onResult
