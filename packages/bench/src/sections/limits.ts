@@ -20,65 +20,31 @@
  *   jittered): Retry-After honoured, the group paused;
  * - the same with `GroupLimit.adaptive({ initial: cap, min: 1, max: 32 })`.
  *
+ * And the same N calls from 4 worker processes (limits-child.ts, N / 4 each)
+ * sharing one provider that this process serves over HTTP on loopback
+ * (limits-provider.ts), each worker's group "llm" being: its own fixed cap of
+ * 1; its own `GroupLimit.adaptive({ initial: 4, min: 1, max: 32 })`; or a
+ * `RedisLimit.concurrency` of max 4, then 8, shared by the 4 (and sharing the
+ * provider's pause), on a redis-server the section starts (those rows are
+ * skipped, and said so, without one).
+ *
  * Figures per case: makespan against the ideal; calls answered 429 (over the
  * requests sent); early retries; calls given up. Throughput, as a share of
  * what the provider allowed over the run, is in the notes.
  */
+import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process"
+import * as net from "node:net"
+import * as readline from "node:readline"
+import type { Readable, Writable } from "node:stream"
+import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import PQueue from "p-queue"
 import pRetry from "p-retry"
 import { GroupLimit, Scheduler, Task } from "toolfan"
 import { measure, median, note, ratio, type Row, sleepMs, smoke } from "../harness.js"
-
-/** Requests per second the provider allows. */
-const R = 200
-const BURST = 10
-/** How long an accepted call takes, and a refused one. */
-const LATENCY_MS = 20
-const REFUSED_MS = 2
-
-/** A provider's 429, shaped as the OpenAI and Anthropic SDKs throw it (`status`, `headers`). */
-class RateLimitError extends Error {
-  readonly status = 429
-  readonly headers: Readonly<Record<string, string>>
-  constructor(retryAfterMs: number) {
-    super(`429 Too Many Requests; retry after ${retryAfterMs} ms`)
-    this.headers = { "retry-after-ms": String(retryAfterMs) }
-  }
-}
-
-/** A token-bucket provider, fresh for each case (its bucket starts full). */
-class Provider {
-  private tokens = BURST
-  private last = performance.now()
-  sent = 0
-  refused = 0
-  accepted = 0
-  early = 0
-  /** Per caller: the earliest time (performance.now) its retry may come, from the last wait it was given. */
-  private readonly earliest = new Map<number, number>()
-
-  async call(caller: number): Promise<string> {
-    const now = performance.now()
-    this.sent++
-    const allowedAt = this.earliest.get(caller)
-    if (allowedAt !== undefined && now < allowedAt) this.early++
-    this.tokens = Math.min(BURST, this.tokens + ((now - this.last) * R) / 1000)
-    this.last = now
-    if (this.tokens >= 1) {
-      this.tokens -= 1
-      this.accepted++
-      await sleepMs(LATENCY_MS)
-      return "ok"
-    }
-    const wait = Math.ceil(((1 - this.tokens) * 1000) / R)
-    this.earliest.set(caller, now + wait)
-    this.refused++
-    await sleepMs(REFUSED_MS)
-    throw new RateLimitError(wait)
-  }
-}
+import type { Config, Report } from "./limits-child.js"
+import { BURST, LATENCY_MS, Provider, R, REFUSED_MS, serve } from "./limits-provider.js"
 
 /** What one run of a case gives. */
 interface Outcome {
@@ -138,6 +104,88 @@ const toolfanCase = (
     return outcome(provider, ms, results.filter((r) => !r.ok).length)
   })))
 
+/** The four-process cases: workers in child processes calling one provider served by this process. */
+const PROCESSES = 4
+const childScript = fileURLToPath(new URL("./limits-child.js", import.meta.url))
+
+type Worker = ChildProcessByStdio<Writable, Readable, null>
+
+/**
+ * `PROCESSES` workers of `perProcess` calls each, sharing a fresh provider over
+ * HTTP. The clock starts when every worker is started and connected (`ready`)
+ * and is told to go, and stops at the last worker's report.
+ */
+const processesCase = async (
+  perProcess: number,
+  limit: Config["limit"],
+  failures: Record<string, number>
+): Promise<Outcome> => {
+  const provider = new Provider()
+  const served = await serve(provider)
+  const workers: Array<Worker> = []
+  try {
+    const lines = Array.from({ length: PROCESSES }, (_, id) => {
+      const config: Config = { id, n: perProcess, provider: served.url, limit }
+      const worker = spawn(process.execPath, [childScript, JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] })
+      workers.push(worker)
+      worker.stdin.on("error", () => {}) // a worker that died is reported below, by its missing answer
+      const it = readline.createInterface({ input: worker.stdout })[Symbol.asyncIterator]()
+      return async (): Promise<string> => {
+        const line = await it.next()
+        if (line.done === true) throw new Error(`limits: worker ${id} ended without answering (exit ${worker.exitCode})`)
+        return line.value
+      }
+    })
+    await Promise.all(lines.map((next) => next()))
+    const start = performance.now()
+    for (const worker of workers) worker.stdin.write("go\n")
+    const reports = await Promise.all(lines.map(async (next) => JSON.parse(await next()) as Report))
+    const ms = performance.now() - start
+    for (const r of reports) for (const [why, n] of Object.entries(r.failures)) failures[why] = (failures[why] ?? 0) + n
+    return outcome(provider, ms, reports.reduce((sum, r) => sum + r.givenUp, 0))
+  } finally {
+    // the next case starts on a quiet machine: every worker has exited
+    await Promise.all(workers.map((worker) =>
+      worker.exitCode !== null || worker.signalCode !== null
+        ? undefined
+        : new Promise((exited) => worker.once("exit", exited).kill())
+    ))
+    await served.close()
+  }
+}
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1")
+    socket.once("connect", () => (socket.destroy(), resolve(true)))
+    socket.once("error", () => resolve(false))
+  })
+
+/**
+ * A redis-server of the section's own on a free loopback port, or why there is
+ * none (not installed, or not answering within 5 s).
+ */
+const startRedis = async (): Promise<{ readonly url: string; readonly stop: () => void } | string> => {
+  if (spawnSync("redis-server", ["--version"]).status !== 0) return "redis-server is not installed (apt-get install redis-server)"
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const free = (probe.address() as net.AddressInfo).port
+      probe.close(() => resolve(free))
+    })
+  })
+  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore"
+  })
+  const stop = () => void server.kill("SIGKILL")
+  for (let waited = 0; waited < 5_000; waited += 20) {
+    if (await listening(port)) return { url: `redis://127.0.0.1:${port}`, stop }
+    if (server.exitCode !== null) break
+    await sleepMs(20)
+  }
+  stop()
+  return `redis-server did not answer on 127.0.0.1:${port} within 5 s`
+}
+
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 export const run = async (): Promise<Array<Row>> => {
@@ -162,15 +210,36 @@ export const run = async (): Promise<Array<Row>> => {
     add(`toolfan adaptive ${cap}`, () =>
       toolfanCase(N, GroupLimit.adaptive({ initial: cap, min: 1, max: 32 }), cap === timelineCap ? timeline : undefined))
   }
-  // each case takes 2–4 s of real time: 2 interleaved repetitions keep the section under a minute
+  // four worker processes sharing one provider (served by this process): N calls in all
+  const perProcess = N / PROCESSES
+  const redis = await startRedis()
+  let round = 0
+  const sharedCap = (max: number): Config["limit"] => ({
+    kind: "redis",
+    redis: typeof redis === "string" ? "" : redis.url,
+    key: `limits-${process.pid}-${++round}`, // a fresh key per repetition
+    max
+  })
+  // why calls were given up, per case (errors of the workers' tasks)
+  const failures: Record<string, Record<string, number>> = {}
+  const addProcesses = (name: string, limit: () => Config["limit"]) =>
+    add(name, () => processesCase(perProcess, limit(), failures[name] ??= {}))
+  addProcesses(`${PROCESSES} processes, fixed cap 1 each`, () => ({ kind: "fixed", cap: 1 }))
+  addProcesses(`${PROCESSES} processes, adaptive 4 each`, () => ({ kind: "adaptive", initial: 4, min: 1, max: 32 }))
+  if (typeof redis !== "string") {
+    addProcesses(`${PROCESSES} processes, RedisLimit cap 4`, () => sharedCap(4))
+    addProcesses(`${PROCESSES} processes, RedisLimit cap 8`, () => sharedCap(8))
+  }
+  // each case takes 2–4 s of real time: 2 interleaved repetitions keep the section around 80 s
   const reps = smoke ? 1 : 2
-  const s = await measure(cases, { warmup: 0, reps })
+  const s = await measure(cases, { warmup: 0, reps }).finally(() => typeof redis === "string" || redis.stop())
   const section = "limits"
   const rows: Array<Row> = []
   const summary: Array<string> = []
   for (const name of Object.keys(cases)) {
     const os = outcomes[name]!
-    const adaptive = name.includes("adaptive")
+    // the issue's targets: for the adaptive cap, and for every case of several processes
+    const targeted = name.includes("adaptive") || name.startsWith(`${PROCESSES} processes`)
     const ms = s[name]!
     const refusedShare = os.map((o) => o.refused / o.sent)
     const tput = os.map(throughput)
@@ -186,7 +255,7 @@ export const run = async (): Promise<Array<Row>> => {
         unit: "ms",
         ratio: spanRatio,
         against: `ideal ${ideal.toFixed(0)} ms`,
-        ...(adaptive ? { target: "≥ 95% of allowed throughput (notes)", met: median(tput) >= 0.95 } : {})
+        ...(targeted ? { target: "≥ 95% of allowed throughput (notes)", met: median(tput) >= 0.95 } : {})
       },
       {
         section,
@@ -195,21 +264,21 @@ export const run = async (): Promise<Array<Row>> => {
         unit: "calls",
         ratio: median(refusedShare),
         against: "requests sent",
-        ...(adaptive ? { target: "≤ 0.01× (1%)", met: median(refusedShare) <= 0.01 } : {})
+        ...(targeted ? { target: "≤ 0.01× (1%)", met: median(refusedShare) <= 0.01 } : {})
       },
       {
         section,
         case: `${name}: early retries`,
         samples: early,
         unit: "calls",
-        ...(name.startsWith("toolfan") ? { target: "0", met: Math.max(...early) === 0 } : {})
+        ...(name.startsWith("toolfan") || targeted ? { target: "0", met: Math.max(...early) === 0 } : {})
       },
       {
         section,
         case: `${name}: given up`,
         samples: givenUp,
         unit: "calls",
-        ...(adaptive ? { target: "0", met: Math.max(...givenUp) === 0 } : {})
+        ...(targeted ? { target: "0", met: Math.max(...givenUp) === 0 } : {})
       }
     )
     summary.push(
@@ -229,7 +298,19 @@ export const run = async (): Promise<Array<Row>> => {
       `group "llm" with a fixed cap or GroupLimit.adaptive({ initial: cap, min: 1, max: 32 }). ` +
       `Throughput: accepted calls / (burst + R × (makespan − ${LATENCY_MS} ms))`
   )
+  note(
+    `limits: ${PROCESSES} processes — ${PROCESSES} worker processes of ${perProcess} calls each (${N} in all), sharing one provider with the ` +
+      `same rules that this process serves over HTTP on 127.0.0.1 (fetch; a 429 thrown with status and headers); each worker a toolfan ` +
+      `scheduler (maxConcurrency 64, retries: 5, default schedule) whose group "llm" is its own fixed cap of 1 (the shared cap of 4 divided by hand) or its own ` +
+      `GroupLimit.adaptive({ initial: 4, min: 1, max: 32 }) (no Redis), or RedisLimit.concurrency({ key, max }) shared by the ${PROCESSES} (a fresh key per repetition; it shares the provider's ` +
+      `pause too) on a redis-server of the section's own; the clock starts when every worker is started and connected`
+  )
+  if (typeof redis === "string") note(`limits: ${PROCESSES} processes sharing a RedisLimit — SKIPPED: ${redis}`)
   for (const line of summary) note(`limits: ${line}`)
+  for (const [name, why] of Object.entries(failures)) {
+    const reasons = Object.entries(why).map(([message, n]) => `${n}× ${message}`)
+    if (reasons.length > 0) note(`limits: ${name}, calls given up (all repetitions): ${reasons.join("; ")}`)
+  }
   note(
     `limits: adaptive cap (initial ${timelineCap}) over time, (ms, cap) every 50 ms: ` +
       timeline.map(([t, c]) => `(${t.toFixed(0)}, ${c})`).join(" ")
