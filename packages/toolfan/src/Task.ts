@@ -219,7 +219,8 @@ const TaskProto = {
  * A promise task's prototype: its `effect` is made when read (the pool calls
  * the function directly, so most promise tasks never need one).
  */
-const PromiseTaskProto = Object.create(TaskProto, {
+/** @internal */
+export const PromiseTaskProto = Object.create(TaskProto, {
   effect: {
     get() {
       const task = this as { _effect?: Effect.Effect<unknown, unknown>; evaluate: (signal: AbortSignal) => unknown }
@@ -261,7 +262,9 @@ export const makeAt = <A, E, R>(
   options: Options<E> | undefined,
   evaluate?: ((signal: AbortSignal) => PromiseLike<A> | A) | undefined,
   /** The option keys its caller takes (the Promise API's `Task` also takes `args`). */
-  keys: ReadonlySet<string> = optionKeys
+  keys: ReadonlySet<string> = optionKeys,
+  /** The object to make the task of (the Promise API's `Task`, whose prototype is a promise task's); default: a new one. */
+  into?: object
 ): Task<A, E, R> => {
   validate.nonEmptyString(where, "name", name)
   const o = options === undefined ? noOptions : validate.record(where, "options", options) as Options<E>
@@ -282,7 +285,7 @@ export const makeAt = <A, E, R>(
       ? Overload.defaultMaxWaitMs
       : validate.durationMillis(where, "maxRetryAfter", o.maxRetryAfter)
   }
-  const task = Object.create(evaluate === undefined ? TaskProto : PromiseTaskProto)
+  const task = into ?? Object.create(evaluate === undefined ? TaskProto : PromiseTaskProto)
   task.name = name
   if (evaluate === undefined) task.effect = effect
   task.timeoutMs = timeoutMs

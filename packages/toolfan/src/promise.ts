@@ -165,8 +165,10 @@ type TaskOptionsFor<F> = ArgsOf<F> extends readonly [] ? [options?: TaskOptions<
  * @category constructors
  */
 export class Task<F extends (...args: any) => unknown = (...args: any) => unknown> {
-  /** @internal */
-  readonly core: CoreTask.Task<ValueOf<F>, unknown>
+  /** The core task it is (itself: one object per task, not two). @internal */
+  get core(): CoreTask.Task<ValueOf<F>, unknown> {
+    return this as unknown as CoreTask.Task<ValueOf<F>, unknown>
+  }
 
   constructor(readonly name: string, readonly fn: F, ...[options]: TaskOptionsFor<F>) {
     // made per call on the hot path: no closure for the checks, no copy of the options
@@ -183,12 +185,15 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       const evaluate = call.length > args.length
         ? args.length === 0 ? call as (signal: AbortSignal) => PromiseLike<ValueOf<F>> | ValueOf<F> : (signal: AbortSignal) => call(...args, signal)
         : args.length === 0 ? call as () => PromiseLike<ValueOf<F>> | ValueOf<F> : () => call(...args)
-      this.core = CoreTask.makeAt("Task", name, undefined, o, evaluate, taskOptionKeys)
+      CoreTask.makeAt("Task", name, undefined, o, evaluate, taskOptionKeys, this)
     } catch (error) {
       throw jsError(error)
     }
   }
 }
+
+// a Promise API task is a core promise task (its fields are set by `makeAt`): its prototype's is a promise task's
+Object.setPrototypeOf(Task.prototype, CoreTask.PromiseTaskProto)
 
 /**
  * Options of a {@link Scheduler}.
