@@ -23,6 +23,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { GroupLimit } from "toolfan"
 import { validate } from "toolfan/shared"
+import * as adaptiveCap from "./internal/adaptive.js"
 import * as lease from "./internal/lease.js"
 import * as check from "./internal/options.js"
 import * as rateLimit from "./internal/rate.js"
@@ -78,6 +79,31 @@ export interface ConcurrencyOptions extends RedisOptions {
    * quarter of it does not interrupt running tasks. Default: `"10 seconds"`.
    */
   readonly leaseTime?: Duration.DurationInput | undefined
+  /**
+   * An adaptive cap, shared by every process using the key: kept in Redis,
+   * halved (down to `min`) when an attempt of the group fails as overloaded
+   * with a wait — at most once per eighth of `leaseTime` — and raised by
+   * `1 / cap` per completed attempt, up to `max`. See "An adaptive cap,
+   * shared" in docs/distributed.md. Default: none (the cap is `max`).
+   * @since 0.3.0
+   */
+  readonly adaptive?: AdaptiveOptions | undefined
+}
+
+/**
+ * The `adaptive` option of {@link concurrency}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface AdaptiveOptions {
+  /**
+   * The cap while Redis has none (the first start, or a lease time after the
+   * key was last used): an integer from `min` to `max`. Default: `max`.
+   */
+  readonly initial?: number | undefined
+  /** The cap never goes lower: an integer from 1 to `max`. Default: 1. */
+  readonly min?: number | undefined
 }
 
 /**
@@ -110,7 +136,8 @@ const concurrencyKeys: ReadonlySet<string> = new Set([
   "redis",
   "prefix",
   "timeout",
-  "onUnavailable"
+  "onUnavailable",
+  "adaptive"
 ])
 const rateKeys: ReadonlySet<string> = new Set([
   "key",
@@ -123,6 +150,7 @@ const rateKeys: ReadonlySet<string> = new Set([
   "onUnavailable"
 ])
 const modes = ["fail", "wait"] as const
+const adaptiveKeys: ReadonlySet<string> = new Set(["initial", "min"])
 
 /** Checks what both limits take: the object, no unknown option, `key` and the {@link RedisOptions}. */
 const common = (where: string, options: unknown, known: ReadonlySet<string>) => {
@@ -160,6 +188,11 @@ const common = (where: string, options: unknown, known: ReadonlySet<string>) => 
  * its next tasks meanwhile. Best effort: if Redis cannot be reached, the
  * failure is logged and only the scheduler's own pause holds.
  *
+ * With `adaptive`, the cap itself is shared and moves: kept in Redis, halved
+ * (down to `adaptive.min`, at most once per eighth of `leaseTime`) by such an
+ * overload, raised by `1 / cap` per completed attempt up to `max`; read it
+ * with {@link currentCap}. See `adaptive` in {@link ConcurrencyOptions}.
+ *
  * Throws `InvalidOption` if an option is invalid; nothing connects until a
  * scheduler starts it.
  *
@@ -167,28 +200,70 @@ const common = (where: string, options: unknown, known: ReadonlySet<string>) => 
  * @category constructors
  */
 export const concurrency = (options: ConcurrencyOptions): GroupLimit.GroupLimit => {
-  const where = "RedisLimit.concurrency"
+  const settings = concurrencySettings("RedisLimit.concurrency", options)
+  const { description, max, onUnavailable } = settings
+  return GroupLimit.make({ description, local: max, onUnavailable, start: Effect.suspend(() => lease.start(settings)) })
+}
+
+/**
+ * The cap that the limit {@link concurrency} makes with the same options
+ * enforces now in Redis, across every process: with `adaptive`, the shared
+ * cap (its whole part, `initial` while Redis has none); without, `max`. Opens
+ * one connection for the read and closes it. Fails with
+ * `GroupLimitUnavailable` if Redis does not answer.
+ *
+ * Throws `InvalidOption` if an option is invalid.
+ *
+ * @since 0.3.0
+ * @category getters
+ */
+export const currentCap = (options: ConcurrencyOptions): Effect.Effect<number, GroupLimit.GroupLimitUnavailable> => {
+  const settings = concurrencySettings("RedisLimit.currentCap", options)
+  const adaptive = settings.adaptive
+  return adaptive === undefined ? Effect.succeed(settings.max) : adaptiveCap.current({ ...settings, adaptive })
+}
+
+/** Checks the options of {@link concurrency}; the settings of its leases. */
+const concurrencySettings = (where: string, options: ConcurrencyOptions): lease.LeaseOptions => {
   const { connection, key, o, onUnavailable, prefix, timeoutMs } = common(where, options, concurrencyKeys)
   const max = validate.integer(where, "max", o.max, 1, false)
   // whole milliseconds: Redis expiries (PEXPIRE) take integers
   const leaseMs = Math.ceil(check.duration(where, "leaseTime", o.leaseTime, 10_000))
   if (leaseMs < 100) validate.invalid(where, "leaseTime", "at least 100 milliseconds", o.leaseTime, "range")
-  const description = `redis concurrency "${key}" (max ${max})`
-  const settings: lease.LeaseOptions = {
+  const adaptive = adaptiveSettings(where, o.adaptive, max)
+  const adapting = adaptive === undefined ? "" : `, adaptive from ${adaptive.initial}, min ${adaptive.min}`
+  const description = `redis concurrency "${key}" (max ${max}${adapting})`
+  const base = `${prefix}concurrency:{${key}}`
+  return {
     description,
     connection,
-    key: `${prefix}concurrency:{${key}}`,
-    marker: `${prefix}concurrency:{${key}}:marker`,
-    recovering: `${prefix}concurrency:{${key}}:recovering`,
-    waiting: `${prefix}concurrency:{${key}}:waiting`,
-    channel: `${prefix}concurrency:{${key}}:released`,
-    paused: `${prefix}concurrency:{${key}}:paused`,
+    key: base,
+    marker: `${base}:marker`,
+    recovering: `${base}:recovering`,
+    waiting: `${base}:waiting`,
+    channel: `${base}:released`,
+    paused: `${base}:paused`,
+    cap: `${base}:cap`,
+    adaptive,
     max,
     leaseMs,
     timeoutMs,
     onUnavailable
   }
-  return GroupLimit.make({ description, local: max, onUnavailable, start: Effect.suspend(() => lease.start(settings)) })
+}
+
+/** Checks the `adaptive` option: known keys, `min` from 1 to `max`, `initial` from `min` to `max`. */
+const adaptiveSettings = (where: string, value: unknown, max: number): adaptiveCap.AdaptiveSettings | undefined => {
+  if (value === undefined) return undefined
+  const a = validate.record(where, "adaptive", value)
+  for (const k in a) {
+    if (!adaptiveKeys.has(k)) validate.invalid(where, `adaptive.${k}`, "one of initial, min (unknown option)", k, "type")
+  }
+  const min = a.min === undefined ? 1 : validate.integer(where, "adaptive.min", a.min, 1, false)
+  if (min > max) validate.invalid(where, "adaptive.min", `an integer from 1 to max (${max})`, a.min, "range")
+  const initial = a.initial === undefined ? max : validate.integer(where, "adaptive.initial", a.initial, min, false)
+  if (initial > max) validate.invalid(where, "adaptive.initial", `an integer from adaptive.min (${min}) to max (${max})`, a.initial, "range")
+  return { initial, min }
 }
 
 /**

@@ -512,7 +512,7 @@ describe("RedisLimit options", () => {
 
   it("concurrency() - a misspelt option is refused, naming the option it most likely meant", () => {
     expect(thrown(() => RedisLimit.concurrency({ key: "s", max: 1, leasetime: 1000 } as never)).message).toBe(
-      "RedisLimit.concurrency: options.leasetime must be one of key, max, leaseTime, redis, prefix, timeout, onUnavailable " +
+      "RedisLimit.concurrency: options.leasetime must be one of key, max, leaseTime, redis, prefix, timeout, onUnavailable, adaptive " +
         "(unknown option — did you mean leaseTime?), got \"leasetime\" (string)"
     )
   })

@@ -45,6 +45,12 @@
  *   handoffs while the pause this process knows of lasts — the idle leases
  *   are released when it hears of it, and released leases go back at once —
  *   or a task taking one over would start in the middle of the pause.
+ * - **An adaptive cap that went down** (adaptive.ts): a handoff adds no lease,
+ *   but would keep one over the new cap in use; so a decrease heard of, or an
+ *   answer saying the leases exceed the cap, counts as others waiting
+ *   (`heard(true)`). Worst case (the message missed): handoffs go on until the
+ *   next renewal, an eighth of a lease, with the leases over the new cap by at
+ *   most what this scheduler holds.
  */
 import type { Pause } from "./pause.js"
 

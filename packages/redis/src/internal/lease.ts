@@ -63,6 +63,7 @@
  * - leaseScripts.ts: the Lua scripts that run in Redis, and their commands;
  * - handoff.ts: the leases idle between two tasks, and when they go back;
  * - pause.ts: the pause a provider's "wait" puts on every process;
+ * - adaptive.ts: the cap shared by every process when it is adaptive;
  * - waiters.ts: this scheduler's tasks sleeping between two tries;
  * - connection.ts: the clients (timeouts, reconnection, errors).
  *
@@ -89,6 +90,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import { GroupLimit } from "toolfan"
+import { type AdaptiveSettings, SharedCap } from "./adaptive.js"
 import { type Client, client, reconnecting, refused } from "./connection.js"
 import { Handoff } from "./handoff.js"
 import { define, type LeaseRedis } from "./leaseScripts.js"
@@ -115,6 +117,9 @@ export interface LeaseOptions {
   readonly channel: string
   /** The pause every process waits out (see pause.ts). */
   readonly paused: string
+  /** The adaptive cap (see adaptive.ts), and its settings; undefined: the cap is `max`. */
+  readonly cap: string
+  readonly adaptive: AdaptiveSettings | undefined
   readonly max: number
   readonly leaseMs: number
   readonly timeoutMs: number
@@ -192,6 +197,10 @@ class Leases {
   private readonly handoff = new Handoff((ids) => this.releaseNow(ids), LINGER_MS, this.pause)
   private readonly waiters: Waiters
   private readonly redis: LeaseRedis
+  /** The adaptive cap, told of releases and overloads; undefined when the cap is `max`. */
+  private readonly shared: SharedCap | undefined
+  /** The adaptive cap's initial value as the scripts take it ('': none). */
+  private readonly initial: number | ""
   /** This scheduler's name in Redis (in the waiting set, and in its "wanted" messages), and its ids' start. */
   private readonly prefix = `${processId}:${Math.random().toString(36).slice(2, 8)}:`
   private counter = 0
@@ -204,6 +213,11 @@ class Leases {
   ) {
     this.redis = define(main.redis)
     this.waiters = new Waiters(o.max, o.leaseMs)
+    const adaptive = o.adaptive
+    this.initial = adaptive?.initial ?? ""
+    this.shared = adaptive === undefined
+      ? undefined
+      : new SharedCap({ ...o, adaptive }, main.redis, main.ready, runtime, () => this.handoff.heard(true))
     this.listen(subscriber)
   }
 
@@ -220,7 +234,8 @@ class Leases {
     const ids = [...this.held.keys()]
     const o = this.o
     const answer = Effect.either(this.call("when renewing leases", () =>
-      this.redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.paused, o.leaseMs, o.max, this.prefix, ...ids)))
+      this.redis.toolfanRenew(o.key, o.marker, o.recovering, o.waiting, o.paused, o.cap, o.leaseMs, o.max, this.initial, this.prefix, ...ids)
+    ))
     return Effect.map(answer, (a) => {
       if (a._tag === "Left") return false
       this.renewed(ids, ...a.right)
@@ -240,6 +255,7 @@ class Leases {
   readonly overloaded = (waitMs: number): void => {
     const ms = pauseMillis(waitMs)
     if (ms === undefined) return
+    this.shared?.overloaded()
     this.paused(ms)
     const o = this.o
     const call = Effect.matchCauseEffect(this.call("when pausing", () => this.redis.toolfanPause(o.paused, o.channel, ms)), {
@@ -256,11 +272,15 @@ class Leases {
     return ids.length === 0 ? Promise.resolve() : this.redis.toolfanRelease(this.o.key, this.o.channel, ...ids).then(noop, noop)
   }
 
-  /** "1": a lease was released; "w" and a scheduler: that scheduler started waiting (no more handoffs here). */
+  /**
+   * "1": a lease was released (or the adaptive cap grew); "w" and a scheduler: that scheduler started waiting, "c" and
+   * a cap: the adaptive cap went down (either way, no more handoffs here until an answer says otherwise).
+   */
   private listen(subscriber: Client): void {
     subscriber.redis.on("message", (_channel: string, message: string) => {
       if (message === "1") this.waiters.released()
       else if (message.startsWith("p")) this.paused(Number(message.slice(1)))
+      else if (message.startsWith("c")) this.lowered()
       else if (message !== `w${this.prefix}`) this.handoff.heard(true)
     })
     // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
@@ -269,6 +289,12 @@ class Leases {
       subscriber.redis.subscribe(this.o.channel).catch(noop)
       this.waiters.wakeAll()
     })
+  }
+
+  /** The adaptive cap went down (the message; this process's own decreases too): no handoffs for now (see adaptive.ts). */
+  private lowered(): void {
+    this.handoff.heard(true)
+    this.shared?.heardLowered()
   }
 
   /** Asks Redis for a new lease, until granted, or until a lease of this scheduler is handed over meanwhile. */
@@ -320,7 +346,9 @@ class Leases {
   private sendAcquire(id: string): Promise<number> {
     const o = this.o
     const seen = seenMarkers.has(o.marker) ? 1 : 0
-    return this.redis.toolfanAcquire(o.key, o.marker, o.recovering, o.waiting, o.channel, o.paused, id, o.max, o.leaseMs, seen, this.prefix)
+    return this.redis.toolfanAcquire(
+      o.key, o.marker, o.recovering, o.waiting, o.channel, o.paused, o.cap, id, o.max, o.leaseMs, seen, this.prefix, this.initial
+    )
   }
 
   private grant(id: string, validUntil: number, revoke: Revoke): GroupLimit.Permit {
@@ -349,6 +377,7 @@ class Leases {
       return
     }
     this.held.set(id, { validUntil: mine.validUntil, revoke: noop })
+    this.shared?.released()
     if (this.handoff.put(id)) this.waiters.wakeOne()
   }
 

@@ -1,0 +1,246 @@
+/**
+ * The adaptive cap shared through Redis (`RedisLimit.concurrency`'s
+ * `adaptive` option): one cap, kept beside the leases, that every process
+ * using the key enforces, lowered when the provider says it is overloaded and
+ * raised again as attempts complete — AIMD, as in TCP.
+ *
+ * # Why it works this way
+ *
+ * - **One value, in Redis**: the cap is a hash (`c`: the cap, fractional
+ *   between whole steps; `at`: when it last went down, by Redis's clock) under
+ *   the limit's hash tag. The acquire script enforces its floor (never more
+ *   than `max`) instead of `max`, so a change made by one process holds for
+ *   every process at its next request, without a message.
+ * - **Decrease** (DECREASE): an attempt told to wait (`Limiter.overloaded`)
+ *   halves the cap, down to `min`, at most once per *round*: an eighth of a
+ *   lease by Redis's `TIME`. A round is a renewal period: by its end every
+ *   process holding leases has heard of the lower cap (a message, or its
+ *   renewal's answer), so refusals within it are of attempts sent under the
+ *   old cap and must not halve it again. The script publishes `c<cap>`.
+ * - **Increase** (GROW): each lease a task lets go of counts as a completed
+ *   attempt and adds `1 / cap`: about one per round of `cap` attempts, up to
+ *   `max`. A lease handed to the next task without a call (handoff.ts) counts
+ *   too, so the count is kept here and sent in batches: at most one call in
+ *   flight per scheduler, the next carrying what completed meanwhile. When
+ *   the floor goes up the script publishes a release (`1`), so a waiter tries
+ *   again at once. The overloaded attempt's own release counts too (the
+ *   scheduler releases before it reports the overload: `1 / cap` more
+ *   before the halving). At `max`, a scheduler sends nothing for a round, or
+ *   until it lowers the cap or hears of a decrease (an answer of `max` to a
+ *   call sent before that is stale, and ignored).
+ * - **Handoffs**: lowering the cap stops nothing running, and a handoff never
+ *   adds a lease; but one would keep a lease over the new cap in use. So a
+ *   process that lowers the cap or hears `c<cap>` stops its handoffs as if
+ *   others waited (idle leases released at once, released leases go back),
+ *   and the acquire and renew answers say "no handoffs" while Redis holds
+ *   more leases than the cap. Worst case: a process that missed the message
+ *   (its subscriber reconnecting) hands its leases over until its next
+ *   renewal, an eighth of a lease; until then the leases in Redis may exceed
+ *   the new cap by what it holds (never by more: Redis grants nothing over
+ *   it). After a stale answer clears the flag, the next renewal sets it back.
+ * - **Forgotten with the leases**: the hash expires a lease time after its
+ *   last change or renewal, so the next run starts at `initial` again.
+ * - **Best effort**: a failed decrease is logged; a failed increase is
+ *   dropped. The cap always holds: the scripts read it atomically.
+ *
+ * Owns: the count of completed attempts not yet sent, and the scripts that
+ * change the cap. lease.ts tells it of releases and overloads.
+ */
+import * as Effect from "effect/Effect"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import type { Redis } from "ioredis"
+import { GroupLimit, Metrics } from "toolfan"
+import { client } from "./connection.js"
+import type { Connection } from "./options.js"
+
+/** @internal */
+export interface AdaptiveSettings {
+  /** The cap when Redis has none (first start, or forgotten). */
+  readonly initial: number
+  /** The cap never goes lower. */
+  readonly min: number
+}
+
+/**
+ * Lua, for the acquire and renew scripts: the cap they enforce — `max`, or
+ * with an adaptive cap (`initial` is not empty) the shared cap's floor, at
+ * most `max` (processes may be configured differently).
+ */
+export const CAP_OF = `
+local function capOf(key, max, initial)
+  if initial == '' then
+    return max
+  end
+  return math.min(max, math.floor(tonumber(redis.call('HGET', key, 'c') or initial)))
+end
+`
+
+/** Lua: the hash's expiry is only ever extended (to `ttl`), like the leases'; a missing hash stays missing. */
+export const EXTEND = `
+local function extend(key, ttl)
+  local left = redis.call('PTTL', key)
+  if left ~= -2 and left < ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+`
+
+// KEYS: the cap, the channel. ARGV: min, initial, max, the round (ms), lease time. Halves the cap, down to min, unless
+// it went down less than a round ago. Returns whether it went down, and the cap (a string: Lua numbers would be cut).
+const DECREASE = `${EXTEND}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = math.min(tonumber(ARGV[3]), tonumber(redis.call('HGET', KEYS[1], 'c') or ARGV[2]))
+local at = tonumber(redis.call('HGET', KEYS[1], 'at'))
+local lowered = math.max(tonumber(ARGV[1]), c * 0.5)
+if (at and now - at < tonumber(ARGV[4])) or lowered >= c then
+  return {0, tostring(c)}
+end
+redis.call('HSET', KEYS[1], 'c', tostring(lowered), 'at', now)
+extend(KEYS[1], tonumber(ARGV[5]))
+redis.call('PUBLISH', KEYS[2], 'c' .. tostring(lowered))
+return {1, tostring(lowered)}
+`
+
+// KEYS: the cap, the channel. ARGV: completed attempts, initial, max, lease time. Adds 1/cap per attempt, up to max;
+// publishes a release when the floor went up (a waiter may take the new slot). Returns the cap (a string).
+const GROW = `${EXTEND}
+local max = tonumber(ARGV[3])
+local c = math.min(max, tonumber(redis.call('HGET', KEYS[1], 'c') or ARGV[2]))
+local before = math.floor(c)
+for i = 1, tonumber(ARGV[1]) do
+  c = math.min(max, c + 1 / c)
+end
+redis.call('HSET', KEYS[1], 'c', tostring(c))
+extend(KEYS[1], tonumber(ARGV[4]))
+if math.floor(c) > before then
+  redis.call('PUBLISH', KEYS[2], '1')
+end
+return tostring(c)
+`
+
+/** @internal */
+export interface CapCommands {
+  toolfanDecrease(cap: string, channel: string, min: number, initial: number, max: number, roundMs: number, ttl: number): Promise<[number, string]>
+  toolfanGrow(cap: string, channel: string, n: number, initial: number, max: number, ttl: number): Promise<string>
+}
+
+/** At most this many completed attempts per call (the script loops over them). */
+const MOST_PER_CALL = 1000
+
+/** What the shared cap of one scheduler needs. @internal */
+export interface SharedCapOptions {
+  readonly description: string
+  /** The hash, and the limit's channel. */
+  readonly cap: string
+  readonly channel: string
+  readonly max: number
+  readonly leaseMs: number
+  readonly adaptive: AdaptiveSettings
+}
+
+/** The adaptive cap as one scheduler changes it (see the header). @internal */
+export class SharedCap {
+  private readonly redis: Redis & CapCommands
+  /** Completed attempts not yet sent. */
+  private completed = 0
+  /** Decreases made or heard of here: an answer to a call sent before the last one is stale. */
+  private lowerings = 0
+  private sending = false
+  /** Until when (`performance.now()`) the cap is known to be at `max`: completed attempts are not sent meanwhile. */
+  private fullUntil = 0
+  private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+
+  constructor(
+    private readonly o: SharedCapOptions,
+    redis: Redis,
+    /** Waits for the connection (see connection.ts). */
+    private readonly ready: () => Promise<void>,
+    private readonly runtime: Runtime.Runtime<never>,
+    /** This process lowered the cap: no handoffs (see the header). */
+    private readonly lowered: () => void
+  ) {
+    redis.defineCommand("toolfanDecrease", { numberOfKeys: 2, lua: DECREASE })
+    redis.defineCommand("toolfanGrow", { numberOfKeys: 2, lua: GROW })
+    this.redis = redis as Redis & CapCommands
+    this.labels = [MetricLabel.make("limit", o.description)]
+  }
+
+  /** A task let go of its lease: one completed attempt. */
+  released(): void {
+    // at max: nothing to add, no call; known for a round at most, or until a decrease is heard of
+    if (performance.now() < this.fullUntil) return
+    this.completed++
+    this.send()
+  }
+
+  /** Another process lowered the cap (its message): completed attempts count again. */
+  heardLowered(): void {
+    this.fullUntil = 0
+    this.lowerings++
+  }
+
+  /** An attempt was told to wait: halve the cap (once per round); the failure logged. Never throws. */
+  overloaded(): void {
+    this.heardLowered()
+    const o = this.o
+    const { initial, min } = o.adaptive
+    const call = Effect.tryPromise(() =>
+      this.ready().then(() => this.redis.toolfanDecrease(o.cap, o.channel, min, initial, o.max, o.leaseMs / 8, o.leaseMs))
+    )
+    const done = Effect.matchCauseEffect(call, {
+      onSuccess: ([down, cap]) => down === 1 ? this.heard(Number(cap), undefined) : Effect.void,
+      onFailure: (cause) => Effect.logWarning(`toolfan: ${o.description} could not lower its shared cap`, cause)
+    })
+    Runtime.runFork(this.runtime, done)
+  }
+
+  /** Sends the completed attempts (one call at a time; what completes meanwhile goes with the next). */
+  private send(): void {
+    if (this.sending || this.completed === 0) return
+    const n = Math.min(this.completed, MOST_PER_CALL)
+    this.completed -= n
+    this.sending = true
+    const o = this.o
+    const lowerings = this.lowerings
+    this.ready()
+      .then(() => this.redis.toolfanGrow(o.cap, o.channel, n, o.adaptive.initial, o.max, o.leaseMs))
+      .then((cap) => Runtime.runFork(this.runtime, this.heard(Number(cap), lowerings)), () => {})
+      .finally(() => {
+        this.sending = false
+        this.send()
+      })
+  }
+
+  /**
+   * The cap as Redis answered it: a gauge (`toolfan.group.cap`, tag `limit`); a decrease (`sentAfter` undefined) is
+   * also logged. At max, no completed attempt is sent for a round (see `released`) — unless the cap was lowered since
+   * the call was sent (after `sentAfter` decreases).
+   */
+  private heard(cap: number, sentAfter: number | undefined): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (sentAfter !== undefined && sentAfter !== this.lowerings) return Effect.void
+      Metrics.adaptiveCap.unsafeUpdate(Math.floor(cap), this.labels)
+      if (sentAfter !== undefined) {
+        if (cap >= this.o.max) this.fullUntil = performance.now() + this.o.leaseMs / 8
+        return Effect.void
+      }
+      this.lowered()
+      return Effect.logInfo(`toolfan: ${this.o.description}: shared cap lowered to ${Math.floor(cap)}`)
+    })
+  }
+}
+
+/** The cap Redis enforces now for a limit (`RedisLimit.currentCap`): one connection, one read. @internal */
+export const current = (
+  o: SharedCapOptions & { readonly connection: Connection; readonly timeoutMs: number }
+): Effect.Effect<number, GroupLimit.GroupLimitUnavailable> =>
+  Effect.scoped(
+    Effect.flatMap(client(o.connection, o.timeoutMs), (c): Effect.Effect<number, GroupLimit.GroupLimitUnavailable, Scope.Scope> =>
+      Effect.tryPromise({
+        try: () => c.ready().then(() => c.redis.hget(o.cap, "c")),
+        catch: (cause) => new GroupLimit.GroupLimitUnavailable({ limit: o.description, reason: "redis did not answer when reading the cap", cause })
+      }).pipe(Effect.map((c) => Math.min(o.max, Math.floor(c === null ? o.adaptive.initial : Number(c))))))
+  )
