@@ -82,7 +82,7 @@ export interface ConcurrencyOptions extends RedisOptions {
   /**
    * An adaptive cap, shared by every process using the key: kept in Redis,
    * halved (down to `min`) when an attempt of the group fails as overloaded
-   * with a wait — at most once per eighth of `leaseTime` — and raised by
+   * (with or without a wait) — at most once per eighth of `leaseTime` — and raised by
    * `1 / cap` per completed attempt, up to `max`. See "An adaptive cap,
    * shared" in docs/distributed.md. Default: none (the cap is `max`).
    * @since 0.3.0

@@ -72,6 +72,20 @@ describe.skipIf(!available)("RedisLimit.concurrency adaptive", () => {
       expect(rec.spans).toHaveLength(8)
     }).pipe(Effect.scoped))
 
+  it.live("overloaded() - an overload without a wait lowers the shared cap too (and pauses nothing)", () =>
+    Effect.gen(function*() {
+      const key = freshKey()
+      const s = yield* Scheduler.make({ groups: { search: RedisLimit.concurrency(options(key)) } })
+      const [r] = yield* s.run([Task.make("refused", Effect.fail(new Overload.Overloaded({})), { group: "search" })])
+      expect(r!.ok).toBe(false)
+      expect(yield* capWhen(key, (c) => c < 8)).toBe(4)
+      // no pause: a task right after starts at once
+      const started = Date.now()
+      const [ok] = yield* s.run([Task.make("next", Effect.succeed(1), { group: "search" })])
+      expect(ok!.ok).toBe(true)
+      expect(Date.now() - started).toBeLessThan(1_000)
+    }).pipe(Effect.scoped))
+
   it.live("overloaded() - once per round: a second overload at once does not halve the cap again", () =>
     Effect.gen(function*() {
       const key = freshKey()

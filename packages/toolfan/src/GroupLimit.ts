@@ -102,10 +102,11 @@ export interface Limiter {
     cost: number
   ) => Effect.Effect<Permit, GroupLimitUnavailable>
   /**
-   * Told when an attempt of the group failed as overloaded with a wait (see
-   * `Overload`), in ms. The scheduler already pauses the group in its own
-   * process; a limit shared by several processes (e.g. in Redis) can share
-   * the pause: grant nothing to anyone until then. Optional; must not throw.
+   * Told when an attempt of the group failed as overloaded (see `Overload`),
+   * with the wait it was given in ms (`0`: none). The scheduler already
+   * pauses the group in its own process; a limit shared by several processes
+   * (e.g. in Redis) can share the pause — grant nothing to anyone until then —
+   * or lower a shared cap. Optional; must not throw.
    * @since 0.3.0
    */
   readonly overloaded?: ((waitMs: number) => void) | undefined

@@ -675,7 +675,7 @@ describe("GroupLimit", () => {
         expect((yield* Scheduler.stats).caps).toBeUndefined()
       }).pipe(Effect.provide(Scheduler.layer({ groups: { llm: 2 } }))))
 
-    it.effect("a limit hears the waits its group's overloaded attempts were told (to share the pause); a throw is logged, not fatal", () =>
+    it.effect("a limit hears its group's overloaded attempts and their waits (0: none), to share the pause or a cap; a throw is logged, not fatal", () =>
       Effect.gen(function*() {
         const heard: Array<number> = []
         const limit = GroupLimit.make({
@@ -695,7 +695,7 @@ describe("GroupLimit", () => {
           Task.make("untold", Effect.fail(new Overload.Overloaded({})), { group: "llm" }),
           Task.make("ok", Effect.succeed(1), { group: "llm" })
         ])
-        expect(heard).toEqual([700])
+        expect(heard).toEqual([700, 0])
         expect(results.map((r) => r.ok)).toEqual([false, false, true])
       }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.None)))
 

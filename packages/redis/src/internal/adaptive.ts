@@ -11,7 +11,7 @@
  *   the limit's hash tag. The acquire script enforces its floor (never more
  *   than `max`) instead of `max`, so a change made by one process holds for
  *   every process at its next request, without a message.
- * - **Decrease** (DECREASE): an attempt told to wait (`Limiter.overloaded`)
+ * - **Decrease** (DECREASE): an overloaded attempt (`Limiter.overloaded`)
  *   halves the cap, down to `min`, at most once per *round*: an eighth of a
  *   lease by Redis's `TIME`. A round is a renewal period: by its end every
  *   process holding leases has heard of the lower cap (a message, or its
@@ -182,7 +182,7 @@ export class SharedCap {
     this.lowerings++
   }
 
-  /** An attempt was told to wait: halve the cap (once per round); the failure logged. Never throws. */
+  /** An attempt failed as overloaded: halve the cap (once per round); the failure logged. Never throws. */
   overloaded(): void {
     this.heardLowered()
     const o = this.o

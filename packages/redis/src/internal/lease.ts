@@ -249,13 +249,15 @@ class Leases {
   readonly check: Effect.Effect<void> = Effect.map(monotonicMillis, (now) => this.giveUpUnrenewed(now))
 
   /**
-   * An attempt here was told to wait `waitMs`: paused here at once (no handoffs), and in Redis for every process
-   * (not awaited). Never throws: a failed call is logged, and the pause stays this process's own.
+   * An attempt here failed as overloaded, told to wait `waitMs` (0: no wait): a shared adaptive cap goes down; a
+   * wait pauses here at once (no handoffs), and in Redis for every process (not awaited). Never throws: a failed call
+   * is logged, and the pause stays this process's own.
    */
   readonly overloaded = (waitMs: number): void => {
+    // any overload lowers a shared adaptive cap; only a wait pauses
+    this.shared?.overloaded()
     const ms = pauseMillis(waitMs)
     if (ms === undefined) return
-    this.shared?.overloaded()
     this.paused(ms)
     const o = this.o
     const call = Effect.matchCauseEffect(this.call("when pausing", () => this.redis.toolfanPause(o.paused, o.channel, ms)), {

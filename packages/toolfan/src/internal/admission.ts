@@ -216,9 +216,9 @@ export class Limited extends Cap {
     this.host.wake()
   }
 
-  /** A wait an overloaded attempt was told goes to the limit (a limit shared by processes shares the pause). */
+  /** An overloaded attempt, and its wait, go to the limit (a limit shared by processes shares the pause, or its cap). */
   override observe(_t: Observed, overload: number | undefined): void {
-    if (overload === undefined || overload <= 0) return
+    if (overload === undefined) return
     try {
       this.started?.overloaded?.(overload)
     } catch (error) {
