@@ -23,7 +23,14 @@ export interface Config {
   readonly limit:
     | { readonly kind: "fixed"; readonly cap: number }
     | { readonly kind: "adaptive"; readonly initial: number; readonly min: number; readonly max: number }
-    | { readonly kind: "redis"; readonly redis: string; readonly key: string; readonly max: number }
+    | {
+      readonly kind: "redis"
+      readonly redis: string
+      readonly key: string
+      readonly max: number
+      /** An adaptive cap shared through Redis, from `initial`. */
+      readonly adaptive?: { readonly initial: number } | undefined
+    }
 }
 
 export interface Report {
@@ -52,7 +59,12 @@ const limit = config.limit.kind === "fixed"
   ? config.limit.cap
   : config.limit.kind === "adaptive"
   ? GroupLimit.adaptive({ initial: config.limit.initial, min: config.limit.min, max: config.limit.max })
-  : RedisLimit.concurrency({ key: config.limit.key, max: config.limit.max, redis: config.limit.redis })
+  : RedisLimit.concurrency({
+    key: config.limit.key,
+    max: config.limit.max,
+    redis: config.limit.redis,
+    ...(config.limit.adaptive === undefined ? {} : { adaptive: { initial: config.limit.adaptive.initial, min: 1 } })
+  })
 
 const program = Effect.scoped(Effect.gen(function*() {
   const scheduler = yield* Scheduler.make({ maxConcurrency: 64, groups: { llm: limit } })

@@ -214,21 +214,22 @@ export const run = async (): Promise<Array<Row>> => {
   const perProcess = N / PROCESSES
   const redis = await startRedis()
   let round = 0
-  const sharedCap = (max: number): Config["limit"] => ({
+  const sharedCap = (max: number, adaptive?: { readonly initial: number }): Config["limit"] => ({
     kind: "redis",
     redis: typeof redis === "string" ? "" : redis.url,
     key: `limits-${process.pid}-${++round}`, // a fresh key per repetition
-    max
+    max,
+    adaptive
   })
   // why calls were given up, per case (errors of the workers' tasks)
   const failures: Record<string, Record<string, number>> = {}
   const addProcesses = (name: string, limit: () => Config["limit"]) =>
     add(name, () => processesCase(perProcess, limit(), failures[name] ??= {}))
-  addProcesses(`${PROCESSES} processes, fixed cap 1 each`, () => ({ kind: "fixed", cap: 1 }))
   addProcesses(`${PROCESSES} processes, adaptive 4 each`, () => ({ kind: "adaptive", initial: 4, min: 1, max: 32 }))
   if (typeof redis !== "string") {
     addProcesses(`${PROCESSES} processes, RedisLimit cap 4`, () => sharedCap(4))
     addProcesses(`${PROCESSES} processes, RedisLimit cap 8`, () => sharedCap(8))
+    addProcesses(`${PROCESSES} processes, RedisLimit adaptive from 16`, () => sharedCap(32, { initial: 16 }))
   }
   // each case takes 2–4 s of real time: 2 interleaved repetitions keep the section around 80 s
   const reps = smoke ? 1 : 2
@@ -301,8 +302,8 @@ export const run = async (): Promise<Array<Row>> => {
   note(
     `limits: ${PROCESSES} processes — ${PROCESSES} worker processes of ${perProcess} calls each (${N} in all), sharing one provider with the ` +
       `same rules that this process serves over HTTP on 127.0.0.1 (fetch; a 429 thrown with status and headers); each worker a toolfan ` +
-      `scheduler (maxConcurrency 64, retries: 5, default schedule) whose group "llm" is its own fixed cap of 1 (the shared cap of 4 divided by hand) or its own ` +
-      `GroupLimit.adaptive({ initial: 4, min: 1, max: 32 }) (no Redis), or RedisLimit.concurrency({ key, max }) shared by the ${PROCESSES} (a fresh key per repetition; it shares the provider's ` +
+      `scheduler (maxConcurrency 64, retries: 5, default schedule) whose group "llm" is its own ` +
+      `GroupLimit.adaptive({ initial: 4, min: 1, max: 32 }) (no Redis), or RedisLimit.concurrency({ key, max }) shared by the ${PROCESSES}, fixed or adaptive ({ adaptive: { initial: 16 } }, max 32) (a fresh key per repetition; it shares the provider's ` +
       `pause too) on a redis-server of the section's own; the clock starts when every worker is started and connected`
   )
   if (typeof redis === "string") note(`limits: ${PROCESSES} processes sharing a RedisLimit — SKIPPED: ${redis}`)

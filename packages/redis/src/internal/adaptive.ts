@@ -228,7 +228,7 @@ export class SharedCap {
         return Effect.void
       }
       this.lowered()
-      return Effect.logInfo(`toolfan: ${this.o.description}: shared cap lowered to ${Math.floor(cap)}`)
+      return Effect.logDebug(`toolfan: ${this.o.description}: shared cap lowered to ${Math.floor(cap)}`)
     })
   }
 }
