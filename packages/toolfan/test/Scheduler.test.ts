@@ -889,6 +889,14 @@ describe("Scheduler", () => {
         expect(results[3]!.error).toMatchObject({ _tag: "TaskInterrupted", reason: "budget" })
       }).pipe(withScheduler({ maxConcurrency: 1 })))
 
+    it.effect("run({ budget: 0 }) - nothing starts; a task that never started reports waitMs and durationMs 0 (never -0)", () =>
+      Effect.gen(function*() {
+        const [r] = yield* Scheduler.run([Task.make("t", Effect.succeed(1))], { budget: 0 })
+        expect(r!.error?._tag).toBe("TaskInterrupted")
+        expect(Object.is(r!.waitMs, 0)).toBe(true)
+        expect(Object.is(r!.durationMs, 0)).toBe(true)
+      }).pipe(withScheduler()))
+
     it.effect("run({ budget }) - other runs on the same scheduler are not touched, and a bad budget is refused", () =>
       Effect.gen(function*() {
         const [spent, other] = yield* Effect.all([

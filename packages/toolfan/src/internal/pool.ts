@@ -435,7 +435,7 @@ export class Pool implements Host, RunHost {
     const now = this.timer.now()
     this.record(
       job,
-      TaskResult.succeed(job.task.name, value, { attempts: job.attempts, durationMs: now - job.firstStart, waitMs: job.waitMs })
+      TaskResult.succeed(job.task.name, value, { attempts: job.attempts, durationMs: now - job.firstStart, waitMs: Math.max(0, job.waitMs) })
     )
     return now
   }
@@ -516,7 +516,7 @@ export class Pool implements Host, RunHost {
       TaskResult.fail(job.task.name, error, {
         attempts: job.attempts,
         durationMs: job.firstStart < 0 ? 0 : this.timer.now() - job.firstStart,
-        waitMs: job.waitMs
+        waitMs: Math.max(0, job.waitMs)
       })
     )
   }
