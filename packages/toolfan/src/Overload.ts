@@ -22,7 +22,7 @@
  * @since 0.3.0
  */
 import * as Data from "effect/Data"
-import { describe } from "./internal/describe.js"
+import { describe, read } from "./internal/describe.js"
 
 /**
  * The failure of a call the provider refused for load (e.g. HTTP 429). Fail
@@ -161,13 +161,6 @@ export const retryAfterMs = (headers: HeadersLike | null | undefined, now: numbe
   return fromAfter ?? exhaustedResets(headers, now)
 }
 
-const read = (u: object, key: string): unknown => {
-  try {
-    return (u as Record<string, unknown>)[key]
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The default classifier: whether a failure is an overload, and the wait it

@@ -198,8 +198,7 @@ export const checkRunOptions = (where: string, options: RunOptions | undefined):
   if (options === undefined) return noRunOptions
   const o = validate.record(where, "options", options) as RunOptions
   const deadlineMs = o.deadline === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "deadline", o.deadline)
-  const budget = o.budget === undefined ? Number.POSITIVE_INFINITY : validate.finiteNumber(where, "budget", o.budget)
-  if (budget < 0) validate.invalid(where, "budget", "a finite number ≥ 0", budget, "range")
+  const budget = o.budget === undefined ? Number.POSITIVE_INFINITY : validate.nonNegative(where, "budget", o.budget)
   return { deadlineMs, budget }
 }
 

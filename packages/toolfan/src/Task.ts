@@ -273,8 +273,7 @@ export const makeAt = <A, E, R>(
   const retries = o.retries === undefined ? 0 : validate.integer(where, "retries", o.retries, 0, false)
   const priority = o.priority === undefined ? 0 : validate.finiteNumber(where, "priority", o.priority)
   const group = o.group === undefined ? undefined : validate.nonEmptyString(where, "group", o.group)
-  const cost = o.cost === undefined ? 1 : validate.finiteNumber(where, "cost", o.cost)
-  if (cost < 0) validate.invalid(where, "cost", "a finite number ≥ 0", cost, "range")
+  const cost = o.cost === undefined ? 1 : validate.nonNegative(where, "cost", o.cost)
   const retryWhile = o.retryWhile === undefined ? undefined : validate.func<(e: E) => boolean>(where, "retryWhile", o.retryWhile)
   if (o.schedule !== undefined && !Schedule.isSchedule(o.schedule)) {
     validate.invalid(where, "schedule", "a Schedule", o.schedule, "type")

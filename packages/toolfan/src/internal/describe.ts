@@ -39,8 +39,8 @@ const describeValue = (u: unknown): string => {
   return truncate(String(JSON.stringify(toJSONSafe(u))), MAX_DESCRIPTION)
 }
 
-/** Reads a property of the user's value; a throw reads as `undefined`. */
-const read = (u: object, key: string): unknown => {
+/** Reads a property of the user's value; a throw reads as `undefined`. @internal */
+export const read = (u: object, key: string): unknown => {
   try {
     return (u as Record<string, unknown>)[key]
   } catch {

@@ -79,6 +79,13 @@ export const finiteNumber = (where: string, option: string, value: unknown): num
   return value
 }
 
+/** A finite number ≥ 0 (a cost, a budget). */
+export const nonNegative = (where: string, option: string, value: unknown): number => {
+  const n = finiteNumber(where, option, value)
+  if (n < 0) fail(where, option, "a finite number ≥ 0", n, "range")
+  return n
+}
+
 export const nonEmptyString = (where: string, option: string, value: unknown): string => {
   if (typeof value !== "string") return fail(where, option, "a non-empty string", value, "type")
   if (value.length === 0) return fail(where, option, "a non-empty string", value, "range")
