@@ -82,8 +82,9 @@ export interface ConcurrencyOptions extends RedisOptions {
   /**
    * An adaptive cap, shared by every process using the key: kept in Redis,
    * halved (down to `min`) when an attempt of the group fails as overloaded
-   * (with or without a wait) — at most once per eighth of `leaseTime` — and raised by
-   * `1 / cap` per completed attempt, up to `max`. See "An adaptive cap,
+   * (with or without a wait; once per decrease: an attempt sent under the
+   * old cap does not lower it again) and raised by `1 / cap` per completed
+   * attempt, up to `max` (64 times slower near the cap last halved). See "An adaptive cap,
    * shared" in docs/distributed.md. Default: none (the cap is `max`).
    * @since 0.3.0
    */
@@ -189,7 +190,7 @@ const common = (where: string, options: unknown, known: ReadonlySet<string>) => 
  * failure is logged and only the scheduler's own pause holds.
  *
  * With `adaptive`, the cap itself is shared and moves: kept in Redis, halved
- * (down to `adaptive.min`, at most once per eighth of `leaseTime`) by such an
+ * (down to `adaptive.min`; an attempt sent under the old cap does not lower it again) by such an
  * overload, raised by `1 / cap` per completed attempt up to `max`; read it
  * with {@link currentCap}. See `adaptive` in {@link ConcurrencyOptions}.
  *

@@ -86,15 +86,33 @@ describe.skipIf(!available)("RedisLimit.concurrency adaptive", () => {
       expect(Date.now() - started).toBeLessThan(1_000)
     }).pipe(Effect.scoped))
 
-  it.live("overloaded() - once per round: a second overload at once does not halve the cap again", () =>
+  it.live("overloaded() - once per decrease: an attempt sent under the old cap does not halve it again, one sent after does", () =>
     Effect.gen(function*() {
       const key = freshKey()
       const limiter = yield* RedisLimit.concurrency(options(key)).start
-      limiter.overloaded!(20)
+      limiter.overloaded!(20, 0)
       expect(yield* capWhen(key, (c) => c < 8)).toBe(4)
-      limiter.overloaded!(20)
+      yield* Effect.sleep(5)
+      // started 1 s ago: before this process heard of the decrease
+      limiter.overloaded!(20, 1_000)
       yield* Effect.sleep(100)
       expect(yield* cap(key)).toBe(4)
+      // started just now: under the cap of 4, refused — at once, not a renewal later
+      limiter.overloaded!(20, 0)
+      expect(yield* capWhen(key, (c) => c < 4)).toBe(2)
+    }).pipe(Effect.scoped))
+
+  it.live("overloaded() - a decrease by another process since this one last heard is not doubled", () =>
+    Effect.gen(function*() {
+      const key = freshKey()
+      const one = yield* RedisLimit.concurrency(options(key)).start
+      const other = yield* RedisLimit.concurrency(options(key)).start
+      one.overloaded!(20, 0)
+      other.overloaded!(20, 0) // sent at once: it has not heard of the first decrease yet
+      yield* Effect.sleep(100)
+      expect(yield* cap(key)).toBe(4)
+      const g = yield* Effect.promise(() => redis.admin.hget(`toolfan:concurrency:{${key}}:cap`, "g"))
+      expect(g).toBe("1")
     }).pipe(Effect.scoped))
 
   it.live("overloaded() - never below min", () =>
@@ -102,13 +120,13 @@ describe.skipIf(!available)("RedisLimit.concurrency adaptive", () => {
       const key = freshKey()
       const o = { key, max: 8, adaptive: { min: 3 }, redis: redis.server.url, leaseTime: 160 }
       const limiter = yield* RedisLimit.concurrency(o).start
-      limiter.overloaded!(5)
-      yield* Effect.sleep(60) // past the round (leaseTime / 8 = 20 ms)
+      limiter.overloaded!(5, 0)
+      yield* Effect.sleep(60)
       expect(yield* RedisLimit.currentCap(o)).toBe(4)
-      limiter.overloaded!(5)
+      limiter.overloaded!(5, 0)
       yield* Effect.sleep(60)
       expect(yield* RedisLimit.currentCap(o)).toBe(3)
-      limiter.overloaded!(5)
+      limiter.overloaded!(5, 0)
       yield* Effect.sleep(60)
       expect(yield* RedisLimit.currentCap(o)).toBe(3)
     }).pipe(Effect.scoped))
@@ -119,15 +137,32 @@ describe.skipIf(!available)("RedisLimit.concurrency adaptive", () => {
       const rec = new Recorder()
       const a = yield* Scheduler.make({ groups: { search: RedisLimit.concurrency(options(key)) } })
       const b = yield* Scheduler.make({ groups: { search: RedisLimit.concurrency(options(key)) } })
-      yield* a.run([overloaded])
-      expect(yield* capWhen(key, (c) => c < 8)).toBe(4)
-      yield* Effect.sleep(60) // the pause is over
+      // a cap of 4 that was never refused (no `top`)
+      yield* Effect.promise(() => redis.admin.hset(`toolfan:concurrency:{${key}}:cap`, "c", "4"))
       // 4 → 8 takes 4 + 5 + 6 + 7 = 22 completed attempts
       const tasks = (p: string) => Array.from({ length: 15 }, (_, i) => rec.task(`${p}${i}`, 5))
       yield* Effect.all([a.run(tasks("a")), b.run(tasks("b"))], { concurrency: 2 })
       expect(yield* capWhen(key, (c) => c === 8)).toBe(8)
       const raw = yield* Effect.promise(() => redis.admin.hget(`toolfan:concurrency:{${key}}:cap`, "c"))
       expect(Number(raw)).toBe(8)
+    }).pipe(Effect.scoped))
+
+  it.live("release - growth slows 64 times within 1 of the cap last halved", () =>
+    Effect.gen(function*() {
+      const key = freshKey()
+      const a = yield* Scheduler.make({ groups: { search: RedisLimit.concurrency(options(key)) } })
+      yield* a.run([overloaded]) // 8 → 4, refused at 8
+      expect(yield* capWhen(key, (c) => c < 8)).toBe(4)
+      yield* Effect.sleep(60) // the pause is over
+      const hash = `toolfan:concurrency:{${key}}:cap`
+      expect(yield* Effect.promise(() => redis.admin.hget(hash, "top"))).toBe("8")
+      // 4 → 7 takes about 4 + 5 + 6 = 15; then 1/(7 × 64) each: 15 more add about 0.03 (without the slowdown: 8)
+      const tasks = Array.from({ length: 30 }, (_, i) => Task.make(`t${i}`, Effect.sleep(1), { group: "search" }))
+      yield* a.run(tasks)
+      yield* Effect.sleep(50) // the last completed attempts are sent
+      const c = Number(yield* Effect.promise(() => redis.admin.hget(hash, "c")))
+      expect(c).toBeGreaterThanOrEqual(7)
+      expect(c).toBeLessThan(7.5)
     }).pipe(Effect.scoped))
 
   it.live("release - a cap whose whole part grows publishes a release, so that a waiter elsewhere tries at once", () =>
@@ -155,7 +190,7 @@ describe.skipIf(!available)("RedisLimit.concurrency adaptive", () => {
       const one = yield* RedisLimit.concurrency(options(key)).start
       const other = yield* RedisLimit.concurrency(options(key)).start
       const permits = yield* Effect.all(Array.from({ length: 6 }, () => one.acquire(() => {}, 1)))
-      other.overloaded!(1)
+      other.overloaded!(1, 0)
       expect(yield* capWhen(key, (c) => c < 8)).toBe(4)
       yield* Effect.sleep(20) // the message reaches `one`
       permits[0]!.release() // without the decrease: idle, and taken over by the next request here without a call
@@ -182,7 +217,7 @@ describe.skipIf(!available)("RedisLimit.concurrency adaptive", () => {
       const o = { ...options(key), leaseTime: 200 }
       yield* Effect.scoped(Effect.gen(function*() {
         const limiter = yield* RedisLimit.concurrency(o).start
-        limiter.overloaded!(5)
+        limiter.overloaded!(5, 0)
         expect(yield* capWhen(key, (c) => c < 8)).toBe(4)
       }))
       yield* Effect.sleep(300)

@@ -49,9 +49,9 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
       const one = yield* limit(key).start
       const two = yield* limit(key).start
       const t0 = performance.now()
-      one.overloaded!(600)
+      one.overloaded!(600, 0)
       yield* recorded(key)
-      two.overloaded!(50)
+      two.overloaded!(50, 0)
       yield* Effect.sleep(100)
       expect(yield* Effect.promise(() => redis.admin.pttl(pauseKey(key)))).toBeGreaterThan(300)
       // `two` heard of the longer pause (the message, or its answer): its own request waits it out too
@@ -76,7 +76,7 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
     Effect.gen(function*() {
       const key = freshKey()
       const one = yield* limit(key).start
-      one.overloaded!(100)
+      one.overloaded!(100, 0)
       yield* recorded(key)
       yield* Effect.sleep(150)
       expect(yield* Effect.promise(() => redis.admin.exists(pauseKey(key)))).toBe(0)
@@ -92,7 +92,7 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
       const one = yield* limit(key, 1).start
       ;(yield* one.acquire(noRevoke, 1)).release() // idle: the next request would take it over without a call
       const t0 = performance.now()
-      one.overloaded!(300)
+      one.overloaded!(300, 0)
       yield* one.acquire(noRevoke, 1)
       expect(performance.now() - t0).toBeGreaterThanOrEqual(280)
     }).pipe(Effect.scoped))
@@ -104,7 +104,7 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
       const other = yield* limit(key, 1).start
       const held = yield* one.acquire(noRevoke, 1)
       const t0 = performance.now()
-      other.overloaded!(300)
+      other.overloaded!(300, 0)
       yield* recorded(key)
       yield* Effect.sleep(20) // the message reaches `one`
       held.release() // without the pause: idle, and the next request here would take it over at once
@@ -119,7 +119,7 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
       const limiter = yield* RedisLimit.concurrency({ key: freshKey(), max: 1, redis: `redis://127.0.0.1:${port}`, timeout: 100 }).start.pipe(
         Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => logs.push(String(message)))))
       )
-      expect(() => limiter.overloaded!(100)).not.toThrow()
+      expect(() => limiter.overloaded!(100, 0)).not.toThrow()
       yield* Effect.sleep(300)
       expect(logs).toEqual([expect.stringContaining("could not share a pause of 100 ms")])
       const refused = yield* Effect.either(limiter.acquire(noRevoke, 1))

@@ -106,10 +106,12 @@ export interface Limiter {
    * with the wait it was given in ms (`0`: none). The scheduler already
    * pauses the group in its own process; a limit shared by several processes
    * (e.g. in Redis) can share the pause — grant nothing to anyone until then —
-   * or lower a shared cap. Optional; must not throw.
+   * or lower a shared cap. `attemptMs` is how long ago (ms) the refused
+   * attempt started: a limit that lowered its cap since then can tell that
+   * the attempt was sent under the old cap. Optional; must not throw.
    * @since 0.3.0
    */
-  readonly overloaded?: ((waitMs: number) => void) | undefined
+  readonly overloaded?: ((waitMs: number, attemptMs: number) => void) | undefined
   /**
    * Told when a task's real cost (its `actualCost` of its value) differed
    * from the `cost` its start took, by `delta` (real − estimate). A limit

@@ -7,19 +7,25 @@
  * # Why it works this way
  *
  * - **One value, in Redis**: the cap is a hash (`c`: the cap, fractional
- *   between whole steps; `at`: when it last went down, by Redis's clock) under
+ *   between whole steps; `g`: how many times it went down; `top`: the cap it
+ *   last went down from, until passed again) under
  *   the limit's hash tag. The acquire script enforces its floor (never more
  *   than `max`) instead of `max`, so a change made by one process holds for
  *   every process at its next request, without a message.
  * - **Decrease** (DECREASE): an overloaded attempt (`Limiter.overloaded`)
- *   halves the cap, down to `min`, at most once per *round*: an eighth of a
- *   lease by Redis's `TIME`. A round is a renewal period: by its end every
- *   process holding leases has heard of the lower cap (a message, or its
- *   renewal's answer), so refusals within it are of attempts sent under the
- *   old cap and must not halve it again. The script publishes `c<cap>`.
+ *   halves the cap, down to `min`, once per *generation*: the hash counts
+ *   its decreases (`g`), every process keeps the count it last heard and
+ *   when, and an attempt counts only if it started after its process heard
+ *   of the last decrease (else it was sent under the old cap) and if no
+ *   process lowered the cap since (the script compares the counts). So the
+ *   cap goes down again as soon as an attempt sent under the lower cap is
+ *   refused — one latency later, not one renewal later. The script publishes
+ *   `c<cap>:<count>` and keeps the cap it lowered from (`top`).
  * - **Increase** (GROW): each lease a task lets go of counts as a completed
  *   attempt and adds `1 / cap`: about one per round of `cap` attempts, up to
- *   `max`. A lease handed to the next task without a call (handoff.ts) counts
+ *   `max`; 64 times slower within 1 of `top`, the cap last refused, as in
+ *   `GroupLimit.adaptive` (a provider at its limit sees a probe every 64
+ *   rounds, not every round). A lease handed to the next task without a call (handoff.ts) counts
  *   too, so the count is kept here and sent in batches: at most one call in
  *   flight per scheduler, the next carrying what completed meanwhile. When
  *   the floor goes up the script publishes a release (`1`), so a waiter tries
@@ -30,7 +36,7 @@
  *   call sent before that is stale, and ignored).
  * - **Handoffs**: lowering the cap stops nothing running, and a handoff never
  *   adds a lease; but one would keep a lease over the new cap in use. So a
- *   process that lowers the cap or hears `c<cap>` stops its handoffs as if
+ *   process that lowers the cap or hears `c<cap>:<count>` stops its handoffs as if
  *   others waited (idle leases released at once, released leases go back),
  *   and the acquire and renew answers say "no handoffs" while Redis holds
  *   more leases than the cap. Worst case: a process that missed the message
@@ -63,6 +69,9 @@ export interface AdaptiveSettings {
   readonly min: number
 }
 
+/** Rounds of `cap` completed attempts per step of 1 near the cap last halved (as `GroupLimit.adaptive`'s). */
+const PLATEAU_ROUNDS = 64
+
 /**
  * Lua, for the acquire and renew scripts: the cap they enforce — `max`, or
  * with an adaptive cap (`initial` is not empty) the shared cap's floor, at
@@ -87,33 +96,42 @@ local function extend(key, ttl)
 end
 `
 
-// KEYS: the cap, the channel. ARGV: min, initial, max, the round (ms), lease time. Halves the cap, down to min, unless
-// it went down less than a round ago. Returns whether it went down, and the cap (a string: Lua numbers would be cut).
+// KEYS: the cap, the channel. ARGV: min, initial, max, the generation the caller knows, lease time. Halves the cap,
+// down to min, unless it went down since the caller last heard (the hash's generation `g` moved on). Returns whether
+// it went down, the cap (a string: Lua numbers would be cut) and the generation.
 const DECREASE = `${EXTEND}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local c = math.min(tonumber(ARGV[3]), tonumber(redis.call('HGET', KEYS[1], 'c') or ARGV[2]))
-local at = tonumber(redis.call('HGET', KEYS[1], 'at'))
+local g = tonumber(redis.call('HGET', KEYS[1], 'g') or '0')
 local lowered = math.max(tonumber(ARGV[1]), c * 0.5)
-if (at and now - at < tonumber(ARGV[4])) or lowered >= c then
-  return {0, tostring(c)}
+if g ~= tonumber(ARGV[4]) or lowered >= c then
+  return {0, tostring(c), g}
 end
-redis.call('HSET', KEYS[1], 'c', tostring(lowered), 'at', now)
+redis.call('HSET', KEYS[1], 'c', tostring(lowered), 'g', g + 1, 'top', tostring(c))
 extend(KEYS[1], tonumber(ARGV[5]))
-redis.call('PUBLISH', KEYS[2], 'c' .. tostring(lowered))
-return {1, tostring(lowered)}
+redis.call('PUBLISH', KEYS[2], 'c' .. tostring(lowered) .. ':' .. (g + 1))
+return {1, tostring(lowered), g + 1}
 `
 
 // KEYS: the cap, the channel. ARGV: completed attempts, initial, max, lease time. Adds 1/cap per attempt, up to max;
-// publishes a release when the floor went up (a waiter may take the new slot). Returns the cap (a string).
+// 64 times slower within 1 of the cap last halved (`top`), and normally again past it. Publishes a release when the
+// floor went up (a waiter may take the new slot). Returns the cap (a string).
 const GROW = `${EXTEND}
 local max = tonumber(ARGV[3])
 local c = math.min(max, tonumber(redis.call('HGET', KEYS[1], 'c') or ARGV[2]))
+local top = tonumber(redis.call('HGET', KEYS[1], 'top'))
 local before = math.floor(c)
 for i = 1, tonumber(ARGV[1]) do
-  c = math.min(max, c + 1 / c)
+  if top and c + 1 >= top then
+    c = math.min(max, c + 1 / (c * ${PLATEAU_ROUNDS}))
+    if c >= top + 1 then top = nil end
+  else
+    c = math.min(max, c + 1 / c)
+  end
 end
 redis.call('HSET', KEYS[1], 'c', tostring(c))
+if not top then
+  redis.call('HDEL', KEYS[1], 'top')
+end
 extend(KEYS[1], tonumber(ARGV[4]))
 if math.floor(c) > before then
   redis.call('PUBLISH', KEYS[2], '1')
@@ -123,7 +141,7 @@ return tostring(c)
 
 /** @internal */
 export interface CapCommands {
-  toolfanDecrease(cap: string, channel: string, min: number, initial: number, max: number, roundMs: number, ttl: number): Promise<[number, string]>
+  toolfanDecrease(cap: string, channel: string, min: number, initial: number, max: number, generation: number, ttl: number): Promise<[number, string, number]>
   toolfanGrow(cap: string, channel: string, n: number, initial: number, max: number, ttl: number): Promise<string>
 }
 
@@ -151,6 +169,9 @@ export class SharedCap {
   private sending = false
   /** Until when (`performance.now()`) the cap is known to be at `max`: completed attempts are not sent meanwhile. */
   private fullUntil = 0
+  /** Redis's count of decreases as last heard here, and when (`performance.now()`): see `overloaded`. */
+  private generation = 0
+  private heardAt = Number.NEGATIVE_INFINITY
   private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
 
   constructor(
@@ -176,22 +197,39 @@ export class SharedCap {
     this.send()
   }
 
-  /** Another process lowered the cap (its message): completed attempts count again. */
-  heardLowered(): void {
+  /**
+   * The cap went down (a process's message, this one's own decrease included, or an answer): completed attempts
+   * count again, and attempts started before now were sent under the old cap. `generation` is Redis's count of
+   * decreases (`NaN` if unknown): hearing of one already known changes nothing.
+   */
+  heardLowered(generation: number): void {
     this.fullUntil = 0
     this.lowerings++
+    if (generation <= this.generation) return
+    if (generation > this.generation) this.generation = generation
+    this.heardAt = performance.now()
   }
 
-  /** An attempt failed as overloaded: halve the cap (once per round); the failure logged. Never throws. */
-  overloaded(): void {
-    this.heardLowered()
+  /**
+   * An attempt that started `attemptMs` ago failed as overloaded: halve the cap — unless the attempt was sent before
+   * this process heard of the last decrease (under the old cap), or another process lowered it since this one last
+   * heard (Redis compares the generations). A failed call is logged. Never throws.
+   */
+  overloaded(attemptMs: number): void {
+    if (performance.now() - attemptMs <= this.heardAt) return
+    this.fullUntil = 0
+    this.lowerings++
     const o = this.o
     const { initial, min } = o.adaptive
+    const generation = this.generation
     const call = Effect.tryPromise(() =>
-      this.ready().then(() => this.redis.toolfanDecrease(o.cap, o.channel, min, initial, o.max, o.leaseMs / 8, o.leaseMs))
+      this.ready().then(() => this.redis.toolfanDecrease(o.cap, o.channel, min, initial, o.max, generation, o.leaseMs))
     )
     const done = Effect.matchCauseEffect(call, {
-      onSuccess: ([down, cap]) => down === 1 ? this.heard(Number(cap), undefined) : Effect.void,
+      onSuccess: ([down, cap, g]) => {
+        this.heardLowered(Number(g))
+        return down === 1 ? this.heard(Number(cap), undefined) : Effect.void
+      },
       onFailure: (cause) => Effect.logWarning(`toolfan: ${o.description} could not lower its shared cap`, cause)
     })
     Runtime.runFork(this.runtime, done)

@@ -253,9 +253,9 @@ class Leases {
    * wait pauses here at once (no handoffs), and in Redis for every process (not awaited). Never throws: a failed call
    * is logged, and the pause stays this process's own.
    */
-  readonly overloaded = (waitMs: number): void => {
+  readonly overloaded = (waitMs: number, attemptMs?: number): void => {
     // any overload lowers a shared adaptive cap; only a wait pauses
-    this.shared?.overloaded()
+    this.shared?.overloaded(attemptMs ?? 0)
     const ms = pauseMillis(waitMs)
     if (ms === undefined) return
     this.paused(ms)
@@ -275,14 +275,14 @@ class Leases {
   }
 
   /**
-   * "1": a lease was released (or the adaptive cap grew); "w" and a scheduler: that scheduler started waiting, "c" and
-   * a cap: the adaptive cap went down (either way, no more handoffs here until an answer says otherwise).
+   * "1": a lease was released (or the adaptive cap grew); "w" and a scheduler: that scheduler started waiting, "c", a cap,
+   * ":" and Redis's count of decreases: the adaptive cap went down (either way, no more handoffs here until an answer says otherwise).
    */
   private listen(subscriber: Client): void {
     subscriber.redis.on("message", (_channel: string, message: string) => {
       if (message === "1") this.waiters.released()
       else if (message.startsWith("p")) this.paused(Number(message.slice(1)))
-      else if (message.startsWith("c")) this.lowered()
+      else if (message.startsWith("c")) this.lowered(Number(message.split(":")[1]))
       else if (message !== `w${this.prefix}`) this.handoff.heard(true)
     })
     // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
@@ -294,9 +294,9 @@ class Leases {
   }
 
   /** The adaptive cap went down (the message; this process's own decreases too): no handoffs for now (see adaptive.ts). */
-  private lowered(): void {
+  private lowered(generation: number): void {
     this.handoff.heard(true)
-    this.shared?.heardLowered()
+    this.shared?.heardLowered(generation)
   }
 
   /** Asks Redis for a new lease, until granted, or until a lease of this scheduler is handed over meanwhile. */

@@ -217,10 +217,10 @@ export class Limited extends Cap {
   }
 
   /** An overloaded attempt, and its wait, go to the limit (a limit shared by processes shares the pause, or its cap). */
-  override observe(_t: Observed, overload: number | undefined): void {
+  override observe(t: Observed, overload: number | undefined): void {
     if (overload === undefined) return
     try {
-      this.started?.overloaded?.(overload)
+      this.started?.overloaded?.(overload, Math.max(0, this.host.now() - t.queuedAt - t.lastWaitMs))
     } catch (error) {
       Runtime.runFork(this.host.runtime, Effect.logError("toolfan: a GroupLimit's overloaded() threw", Cause.die(error)))
     }
