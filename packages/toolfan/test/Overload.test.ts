@@ -197,6 +197,45 @@ describe("Overload", () => {
         expect(probe.startOf("c")).toBe(4_000)
       }).pipe(withScheduler()))
 
+    it.effect("run() - a pause ends on trial: one held task goes first, the rest when it is not refused", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const later = Scheduler.run(["s1", "s2", "s3"].map((n) => Task.make(n, probe.sleep(n, 100, 1), { group: "llm" })))
+        const results = yield* runFor(
+          3_000,
+          Scheduler.run([
+            Task.make("first", overloadedThen(probe, "first", 1_000), { group: "llm", retries: 1, schedule: Schedule.spaced(2_000) }),
+            Task.make("late", Effect.andThen(Effect.sleep(500), later))
+          ])
+        )
+        expect(results.every((r) => r.ok)).toBe(true)
+        // held from 500 ms; at 1 s the first of them goes alone, and the others once it succeeded
+        expect(probe.startOf("s1")).toBe(1_000)
+        expect(probe.startOf("s2")).toBe(1_100)
+        expect(probe.startOf("s3")).toBe(1_100)
+      }).pipe(withScheduler({ groups: { llm: 4 } })))
+
+    it.effect("run() - a task on trial that is refused again pauses its group again; the others stay held", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const later = Scheduler.run([
+          Task.make("s1", overloadedThen(probe, "s1", 1_000), { group: "llm", retries: 1 }),
+          ...["s2", "s3"].map((n) => Task.make(n, probe.sleep(n, 100, 1), { group: "llm" }))
+        ])
+        const results = yield* runFor(
+          4_000,
+          Scheduler.run([
+            Task.make("first", overloadedThen(probe, "first", 1_000), { group: "llm", retries: 1, schedule: Schedule.spaced(3_000) }),
+            Task.make("late", Effect.andThen(Effect.sleep(500), later))
+          ])
+        )
+        expect(results.every((r) => r.ok)).toBe(true)
+        // s1 on trial at 1 s, refused for 1 s more; then s2 on trial at 2 s, and s3 (and s1 again) once it succeeded
+        expect(probe.startOf("s1")).toBe(1_000)
+        expect(probe.startOf("s2")).toBe(2_000)
+        expect(probe.startOf("s3")).toBe(2_100)
+      }).pipe(withScheduler({ groups: { llm: 4 } })))
+
     it("Promise API - an SDK's 429 is retried after its Retry-After; one asking too long fails at once, saying so", async () => {
       const scheduler = new P.Scheduler({ maxConcurrency: 4, groups: { llm: 2 } })
       let calls = 0

@@ -462,6 +462,7 @@ export class Pool implements Host, RunHost {
     if (worker !== undefined && (job.timedOut || Cause.isInterruptedOnly(cause))) worker.doomed = true
     const [error, retryable, waitMs] = classify(job, cause)
     if (waitMs !== undefined) this.pauses.overloaded(job, waitMs)
+    else if (this.pauses.any) this.pauses.resumed(job)
     if (!retryable || attempts > retries || run.cancelled !== undefined) {
       this.settle(job, error)
       return Effect.void
@@ -522,6 +523,8 @@ export class Pool implements Host, RunHost {
   }
 
   private record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
+    // its group's probe after a pause (see pause.ts), however it ended
+    if (this.pauses.any) this.pauses.resumed(job)
     const tags = outcomeTags(job.tags, result.ok ? "ok" : result.error._tag)
     Metrics.taskDuration.unsafeUpdate(result.durationMs, tags)
     if (!result.ok) Metrics.failures.unsafeUpdate(1, tags)
