@@ -30,9 +30,11 @@ export const errorText = (result: CallToolResult): string => {
  * `retries` and `retryWhile`. Its `message` quotes the tool's error text;
  * `result` is the whole result.
  *
- * Failures of the protocol itself (unknown tool, arguments refused by the
- * tool's input schema, the SDK's own request timeout, a closed connection)
- * are the SDK's `McpError`s and fail the task as they are.
+ * The SDK's own `McpServer` also answers an unknown tool, arguments its
+ * input schema refuses, and a throw in the tool's handler as `isError`
+ * results. Failures of the protocol (the SDK's own request timeout, a closed
+ * connection, a JSON-RPC error from the server) are the SDK's `McpError`s and
+ * fail the task as they are.
  *
  * @example
  * ```ts

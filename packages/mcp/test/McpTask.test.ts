@@ -101,6 +101,13 @@ describe("mcpTask", () => {
     expect(r.error?.message).toContain(`MCP tool "flaky" of server "test-server" returned an error: backend down (call 2)`)
   })
 
+  it("isError - the SDK's McpServer answers an unknown tool as an isError result", async () => {
+    const client = await connect()
+    const [r] = await scheduler().run([mcpTask(client, "serach")])
+    expect(isMcpToolError(r.error?.cause)).toBe(true)
+    expect(r.error?.message).toContain(`MCP tool "serach" of server "test-server" returned an error: MCP error -32602: Tool serach not found`)
+  })
+
   it("isError - is retried per retries, and a later success is the value", async () => {
     const client = await connect()
     const [r] = await scheduler().run([mcpTask(client, "flaky", { key: "b", fails: 1 }, { retries: 2 })])
@@ -153,6 +160,22 @@ describe("mcpTask", () => {
     expect(echo.ok && textOf(echo.value)).toBe("echo: fast")
     expect(hang.error?._tag).toBe("TaskInterrupted")
     await cancellationsOf(client, "hang")
+  })
+
+  it("request.timeout - the SDK's own limit (60 s by default) is off when the task has a timeout", async () => {
+    // a fake client: records the request options of each call
+    const seen: Array<Record<string, unknown>> = []
+    const fake = {
+      callTool: async (_params: unknown, _schema: unknown, options: Record<string, unknown>) => (seen.push(options), { content: [] }),
+      getServerVersion: () => ({ name: "fake", version: "1" })
+    } as unknown as Client
+    await scheduler().run([
+      mcpTask(fake, "a", {}, { timeout: 120_000 }),
+      mcpTask(fake, "b"),
+      mcpTask(fake, "c", {}, { timeout: 120_000, request: { timeout: 5_000 } })
+    ])
+    expect(seen.map((o) => o.timeout)).toEqual([2 ** 31 - 1, undefined, 5_000])
+    expect(seen.every((o) => o.signal instanceof AbortSignal && o.onprogress === undefined)).toBe(true)
   })
 
   it("mcpTask() - refuses bad input with an error naming the parameter and the value", async () => {
