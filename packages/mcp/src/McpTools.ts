@@ -65,8 +65,9 @@ const listAll = async (client: McpToolsClient): Promise<ReadonlyArray<Tool>> => 
  * options given here, shared and per tool. Listing also lets the SDK check
  * each tool's structured output against its output schema.
  *
- * Rejects with a `TypeError` for bad options or a key of `options.tools` that
- * names no tool of the server, and with the SDK's error when listing fails.
+ * Rejects with a `TypeError`/`RangeError` for bad options (every tool's are
+ * checked at once) or a key of `options.tools` that names no tool of the
+ * server, and with the SDK's error when listing fails.
  *
  * @example
  * ```ts
@@ -93,13 +94,15 @@ export const mcpTools = async (client: McpToolsClient, options?: McpToolsOptions
     if (!names.has(name)) invalid(where, `options.tools key`, `a tool of the server (${known()})`, name)
     optionalRecord(where, `options.tools.${name}`, per[name])
   }
+  const optionsOf = (tool: string): McpTaskOptions => ({ ...shared, ...(per[tool] as McpTaskOptions | undefined) })
+  // every tool's options are checked now, by making a task of it (nothing runs), not at the first call
+  for (const name of names) mcpTask(client, name, {}, optionsOf(name))
   return {
     tools: listed,
     task: (tool, args, options) => {
       nonEmptyString("mcpTools.task", "tool", tool)
       if (!names.has(tool)) invalid("mcpTools.task", "tool", `a tool of the server (${known()})`, tool)
-      const own = optionalRecord("mcpTools.task", "options", options)
-      return mcpTask(client, tool, args, { ...shared, ...(per[tool] as McpTaskOptions | undefined), ...own })
+      return mcpTask(client, tool, args, { ...optionsOf(tool), ...optionalRecord("mcpTools.task", "options", options) })
     }
   }
 }

@@ -211,11 +211,12 @@ describe("mcpTools", () => {
     expect(flaky.ok && flaky.attempts).toBe(2)
   })
 
-  it("mcpTools() - refuses a tool the server does not have", async () => {
+  it("mcpTools() - refuses a tool the server does not have, and bad options at once", async () => {
     const client = await connect()
     await expect(mcpTools(client, { tools: { serach: { retries: 1 } } })).rejects.toThrow(
       /mcpTools: options.tools key must be a tool of the server \("echo", .*\), got "serach" \(string\)/
     )
+    await expect(mcpTools(client, { tools: { slow: { timeout: -5 } } })).rejects.toThrow(/timeout/)
     const docs = await mcpTools(client)
     expect(() => docs.task("serach")).toThrow(TypeError)
   })
