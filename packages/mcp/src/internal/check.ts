@@ -1,0 +1,38 @@
+/**
+ * Checks of the user's input, throwing the `TypeError`/`RangeError` that the
+ * Promise API throws, with a message naming where, the parameter and the
+ * value: `mcpTask: tool must be a non-empty string, got 5 (number)`.
+ */
+
+/** A value as a message shows it (the same form as toolfan's messages). */
+export const show = (u: unknown): string => {
+  if (u === null || u === undefined) return String(u)
+  if (typeof u === "function") return `a function (${u.name === "" ? "anonymous" : u.name})`
+  if (typeof u === "string") return `${JSON.stringify(u)} (string)`
+  if (typeof u !== "object") return `${String(u)} (${typeof u})`
+  if (Array.isArray(u)) return `an array of length ${u.length}`
+  try {
+    const json = JSON.stringify(u)
+    return `${json.length > 60 ? json.slice(0, 57) + "..." : json} (object)`
+  } catch {
+    return "an object"
+  }
+}
+
+/** Throws a `TypeError` (wrong type) or `RangeError` (right type, unusable value). */
+export const invalid = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range" = "type"): never => {
+  const Ctor = kind === "type" ? TypeError : RangeError
+  throw new Ctor(`${where}: ${option} must be ${expected}, got ${show(value)}`)
+}
+
+/** Whether `u` is a plain object (not null, not an array). */
+export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** `u` if it is undefined or a plain object; throws otherwise. */
+export const optionalRecord = (where: string, option: string, u: unknown): Readonly<Record<string, unknown>> | undefined =>
+  u === undefined || isRecord(u) ? u : invalid(where, option, "an object", u)
+
+/** `u` if it is a non-empty string; throws otherwise. */
+export const nonEmptyString = (where: string, option: string, u: unknown): string =>
+  typeof u === "string" && u.length > 0 ? u : invalid(where, option, "a non-empty string", u)
