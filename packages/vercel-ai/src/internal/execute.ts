@@ -24,6 +24,8 @@ export type Policy = Omit<TaskOptions<[]>, "args">
 /** A tool's `execute`, as the SDK calls it. */
 export type Execute = (input: unknown, options: { readonly abortSignal?: AbortSignal | undefined }) => unknown
 
+const ignore = (): void => {}
+
 /** Whether `u` can be iterated with `for await` (as the SDK checks a tool's output). */
 const isAsyncIterable = (u: unknown): u is AsyncIterable<unknown> =>
   u != null && typeof (u as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function"
@@ -34,10 +36,31 @@ export const isAsyncGeneratorFunction = (f: Function): boolean =>
 
 /**
  * The signal the tool receives: aborted when the attempt is cut (timeout,
- * cancel) or when the SDK aborts, with the reason of whichever came first.
+ * cancel) or when the SDK aborts, with the reason of what came first. Not
+ * `AbortSignal.any`: when the SDK aborts, toolfan aborts the attempt from the
+ * SDK signal's own listener, and Node 20 aborts an `any` signal from the
+ * first source to get there — the attempt, with a bare `AbortError` — where
+ * the tool should see the SDK's reason. Returns the signal and a cleanup that
+ * takes the listeners off (the SDK's signal outlives the call).
  */
-const either = (attempt: AbortSignal, sdk: AbortSignal | undefined): AbortSignal =>
-  sdk === undefined ? attempt : AbortSignal.any([attempt, sdk])
+const either = (attempt: AbortSignal, sdk: AbortSignal | undefined): readonly [AbortSignal, () => void] => {
+  if (sdk === undefined) return [attempt, ignore]
+  const controller = new AbortController()
+  const cleanup = () => {
+    attempt.removeEventListener("abort", abort)
+    sdk.removeEventListener("abort", abort)
+  }
+  const abort = () => {
+    cleanup()
+    controller.abort(sdk.aborted ? sdk.reason : attempt.reason)
+  }
+  if (attempt.aborted || sdk.aborted) abort()
+  else {
+    attempt.addEventListener("abort", abort)
+    sdk.addEventListener("abort", abort)
+  }
+  return [controller.signal, cleanup]
+}
 
 /** Iterates a streaming tool's output inside the attempt; resolves with its last value. */
 const drain = async (output: AsyncIterable<unknown>, signal: AbortSignal, onValue: (value: unknown) => void) => {
@@ -50,8 +73,6 @@ const drain = async (output: AsyncIterable<unknown>, signal: AbortSignal, onValu
   }
   return last
 }
-
-const ignore = (): void => {}
 
 /**
  * Runs one call of `execute` as a task named after the tool; resolves with its
@@ -69,11 +90,15 @@ export const runCall = async (
   onValue: (value: unknown) => void = ignore
 ): Promise<unknown> => {
   const sdk = options?.abortSignal
+  const cleanups: Array<() => void> = []
   const task = new Task(name, (signal: AbortSignal) => {
-    const output = execute.call(self, input, { ...options, abortSignal: either(signal, sdk) })
+    const [abortSignal, cleanup] = either(signal, sdk)
+    cleanups.push(cleanup)
+    const output = execute.call(self, input, { ...options, abortSignal })
     return isAsyncIterable(output) ? drain(output, signal, onValue) : output
   }, policy)
   const [result] = await scheduler.run([task], sdk === undefined ? undefined : { signal: sdk })
+  for (const cleanup of cleanups) cleanup()
   if (result.ok) return result.value
   throw result.error
 }
