@@ -1,10 +1,12 @@
 import { tool } from "ai"
-import { MockLanguageModelV4 } from "ai/test"
+import { convertArrayToReadableStream, MockLanguageModelV4 } from "ai/test"
 import { z } from "zod"
 
 // the model spec's types, read from the mock (`@ai-sdk/provider` is not a dependency of ours)
 type LanguageModelV4Prompt = Parameters<MockLanguageModelV4["doGenerate"]>[0]["prompt"]
 type LanguageModelV4GenerateResult = Awaited<ReturnType<MockLanguageModelV4["doGenerate"]>>
+type LanguageModelV4StreamPart = Awaited<ReturnType<MockLanguageModelV4["doStream"]>>["stream"] extends ReadableStream<infer P> ? P
+  : never
 
 const usage: LanguageModelV4GenerateResult["usage"] = {
   inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
@@ -99,3 +101,26 @@ export const hanging = (recorder: Recorder) =>
       recorder.record(id, abortSignal, () =>
         new Promise<string>((_, reject) => abortSignal?.addEventListener("abort", () => reject(abortSignal.reason))))
   })
+
+/** {@link modelCalling} for `streamText`: the first step streams the tool calls, later steps the text "done". */
+export const streamingModelCalling = (calls: ReadonlyArray<readonly [tool: string, input: unknown]>) => {
+  let steps = 0
+  const finish = (unified: "tool-calls" | "stop") => ({ type: "finish" as const, finishReason: { unified, raw: undefined }, usage })
+  return new MockLanguageModelV4({
+    doStream: async () => ({
+      stream: convertArrayToReadableStream<LanguageModelV4StreamPart>(
+        ++steps === 1
+          ? [
+            ...calls.map(([toolName, input], i) => ({
+              type: "tool-call" as const,
+              toolCallId: `c${i}`,
+              toolName,
+              input: JSON.stringify(input)
+            })),
+            finish("tool-calls")
+          ]
+          : [{ type: "text-start", id: "t" }, { type: "text-delta", id: "t", delta: "done" }, { type: "text-end", id: "t" }, finish("stop")]
+      )
+    })
+  })
+}

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { generateText, isStepCount, tool, type ToolSet } from "ai"
+import { generateText, isStepCount, streamText, tool, type ToolSet } from "ai"
 import { Scheduler } from "toolfan/promise"
 import { z } from "zod"
 import { withToolfan } from "../src/index.js"
-import { hanging, modelCalling, Recorder, resultsSeen, sleep, sleeper } from "./fixtures.js"
+import { hanging, modelCalling, Recorder, resultsSeen, sleep, sleeper, streamingModelCalling } from "./fixtures.js"
 
 // Real time: the SDK runs on promises and timers. Each tool sleeps a few ms;
 // the tests assert what ran at once, in which order, and what the model saw —
@@ -246,6 +246,40 @@ describe("withToolfan", () => {
       // the slot is held while the generator runs: the second call starts after the first one's end
       expect(recorder.maxInFlight).toBe(1)
       expect(resultsSeen(prompts)).toEqual({ c0: { type: "text", value: "p1: 100%" }, c1: { type: "text", value: "p2: 100%" } })
+    })
+  })
+
+  describe("streamText", () => {
+    it("tool calls run under the cap; a streaming tool's values arrive as preliminary results, then its output", async () => {
+      const recorder = new Recorder()
+      const progress = tool({
+        inputSchema: z.object({ id: z.string() }),
+        async *execute({ id }) {
+          recorder.started.push(id)
+          recorder.maxInFlight = Math.max(recorder.maxInFlight, ++recorder.inFlight)
+          yield `${id}: 50%`
+          await sleep(10)
+          yield `${id}: 100%`
+          recorder.inFlight--
+        }
+      })
+      const result = streamText({
+        model: streamingModelCalling([["progress", { id: "p1" }], ["progress", { id: "p2" }]]),
+        tools: withToolfan({ progress }, { scheduler: schedulerOf({ maxConcurrency: 1 }) }),
+        prompt: "go",
+        stopWhen: isStepCount(2)
+      })
+      const results: Record<string, Array<[unknown, boolean]>> = { c0: [], c1: [] }
+      for await (const part of result.fullStream) {
+        if (part.type === "tool-result") results[part.toolCallId]!.push([part.output, part.preliminary === true])
+      }
+      expect(recorder.maxInFlight).toBe(1)
+      expect(recorder.started).toEqual(["p1", "p2"])
+      expect(results).toEqual({
+        c0: [["p1: 50%", true], ["p1: 100%", true], ["p1: 100%", false]],
+        c1: [["p2: 50%", true], ["p2: 100%", true], ["p2: 100%", false]]
+      })
+      expect(await result.text).toBe("done")
     })
   })
 
