@@ -223,6 +223,17 @@ describe("withToolfan", () => {
       expect((signal.reason as Error).message).toBe("user went away")
       expect(scheduler.stats()).toMatchObject({ active: 0, pending: 0 })
     })
+
+    it("the SDK's own timeout.toolMs - the call is cut and the model sees the SDK's TimeoutError", async () => {
+      const recorder = new Recorder()
+      const { model, prompts } = modelCalling([["hang", { id: "h" }], ["search", { id: "s" }]])
+      const tools = withToolfan({ hang: hanging(recorder), search: sleeper(recorder, 5) }, { scheduler: schedulerOf({}) })
+      await generateText({ model, tools, prompt: "go", stopWhen: isStepCount(2), timeout: { tools: { hangMs: 30 } } })
+      expect((recorder.signals.get("h")!.reason as DOMException).name).toBe("TimeoutError")
+      const seen = resultsSeen(prompts)
+      expect(seen.c0).toEqual({ type: "error-text", value: "TimeoutError: The operation was aborted due to timeout" })
+      expect(seen.c1).toEqual({ type: "text", value: "s" })
+    })
   })
 
   describe("streaming tools", () => {

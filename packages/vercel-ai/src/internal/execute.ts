@@ -77,7 +77,8 @@ const drain = async (output: AsyncIterable<unknown>, signal: AbortSignal, onValu
 /**
  * Runs one call of `execute` as a task named after the tool; resolves with its
  * value or rejects with its `TaskError` (whose message names the tool and
- * says what happened; `cause` holds the tool's own error).
+ * says what happened; `cause` holds the tool's own error) — or, when the SDK
+ * aborted the call, with the SDK signal's reason.
  */
 export const runCall = async (
   scheduler: Scheduler,
@@ -100,7 +101,8 @@ export const runCall = async (
   const [result] = await scheduler.run([task], sdk === undefined ? undefined : { signal: sdk })
   for (const cleanup of cleanups) cleanup()
   if (result.ok) return result.value
-  throw result.error
+  // cut by the SDK (its abortSignal, or its own `timeout.toolMs`): throw its reason, as the tool would have
+  throw sdk?.aborted === true && result.error._tag === "TaskInterrupted" ? sdk.reason : result.error
 }
 
 /**
