@@ -25,7 +25,7 @@ const fourCalls = [["search", { id: "a" }], ["search", { id: "b" }], ["search", 
 const step = (
   model: ReturnType<typeof modelCalling>["model"],
   tools: ToolSet,
-  abortSignal?: AbortSignal
+  abortSignal?: AbortSignal | undefined
 ) => generateText({ model, tools, prompt: "go", stopWhen: isStepCount(2), ...(abortSignal ? { abortSignal } : {}) })
 
 describe("withToolfan", () => {
@@ -220,8 +220,27 @@ describe("withToolfan", () => {
       expect(recorder.started).toEqual(["running"])
       const signal = recorder.signals.get("running")!
       expect(signal.aborted).toBe(true)
-      expect((signal.reason as Error).message).toBe("user went away")
+      expect((signal.reason as DOMException).name).toBe("AbortError")
       expect(scheduler.stats()).toMatchObject({ active: 0, pending: 0 })
+    })
+
+    it("aborting it during a retry's backoff - the call is not retried", async () => {
+      const controller = new AbortController()
+      const calls: Array<number> = []
+      const { model } = modelCalling([["flaky", {}]])
+      const tools = withToolfan({
+        flaky: tool({
+          inputSchema: z.object({}),
+          execute: async (): Promise<string> => {
+            calls.push(calls.length)
+            setTimeout(() => controller.abort(), 10) // the first backoff is ~100 ms
+            throw new Error("503")
+          }
+        })
+      }, { scheduler: schedulerOf({}), policies: { flaky: { retries: 3 } } })
+      await step(model, tools, controller.signal).catch(() => undefined)
+      await sleep(300)
+      expect(calls).toEqual([0])
     })
 
     it("the SDK's own timeout.toolMs - the call is cut and the model sees the SDK's TimeoutError", async () => {
@@ -229,10 +248,33 @@ describe("withToolfan", () => {
       const { model, prompts } = modelCalling([["hang", { id: "h" }], ["search", { id: "s" }]])
       const tools = withToolfan({ hang: hanging(recorder), search: sleeper(recorder, 5) }, { scheduler: schedulerOf({}) })
       await generateText({ model, tools, prompt: "go", stopWhen: isStepCount(2), timeout: { tools: { hangMs: 30 } } })
-      expect((recorder.signals.get("h")!.reason as DOMException).name).toBe("TimeoutError")
+      expect(recorder.signals.get("h")!.aborted).toBe(true)
       const seen = resultsSeen(prompts)
       expect(seen.c0).toEqual({ type: "error-text", value: "TimeoutError: The operation was aborted due to timeout" })
       expect(seen.c1).toEqual({ type: "text", value: "s" })
+    })
+  })
+
+  describe("nested agents", () => {
+    it("a tool that runs an agent with its abortSignal - the inner calls borrow its slot (no deadlock at cap 1)", async () => {
+      const recorder = new Recorder()
+      const scheduler = schedulerOf({ maxConcurrency: 1 })
+      const inner = withToolfan({ search: sleeper(recorder, 5) }, { scheduler })
+      const outer = modelCalling([["research", { topic: "x" }]])
+      const tools = withToolfan({
+        research: tool({
+          inputSchema: z.object({ topic: z.string() }),
+          execute: async (_, { abortSignal }) => {
+            const { model } = modelCalling([["search", { id: "s1" }], ["search", { id: "s2" }]])
+            const result = await step(model, inner, abortSignal)
+            return result.steps[0]!.toolResults.map((r) => r.output).join(",")
+          }
+        })
+      }, { scheduler })
+      const outcome = await Promise.race([step(outer.model, tools).then(() => "finished"), sleep(2000).then(() => "deadlocked")])
+      expect(outcome).toBe("finished")
+      expect(recorder.started).toEqual(["s1", "s2"])
+      expect(resultsSeen(outer.prompts).c0).toEqual({ type: "text", value: "s1,s2" })
     })
   })
 

@@ -7,10 +7,17 @@
  * priorities order calls across every step and every request that share it,
  * and each attempt gets a signal that is aborted on its timeout. The SDK's
  * own `abortSignal` is the run's signal, so aborting it cancels the call
- * whether it is queued, running or waiting out a backoff — and, when the
- * SDK's signal is itself a toolfan task's signal (an agent run as a tool of
- * another agent), the nested run borrows that task's slot instead of waiting
- * for a second one.
+ * whether it is queued, running or waiting out a backoff (the attempt's
+ * signal is aborted at once, within the SDK signal's abort).
+ *
+ * The tool receives the attempt's own signal, not a merge of it with the
+ * SDK's: toolfan knows a run started with a task's signal as nested in that
+ * task. So when a tool runs an agent of its own (`generateText` with the
+ * tool's `abortSignal`) whose tools are wrapped on the same scheduler, the
+ * inner calls borrow the outer call's slot instead of waiting for others —
+ * with a merged signal they would wait, and deadlock once every slot is held
+ * by an outer call. The cost: when the SDK aborts, the tool's signal has
+ * toolfan's reason (an `AbortError`), not the SDK's.
  *
  * A streaming tool (`async function*`) is iterated inside the task, so the
  * slot is held while it yields; its values are handed on to the SDK as they
@@ -33,34 +40,6 @@ const isAsyncIterable = (u: unknown): u is AsyncIterable<unknown> =>
 /** Whether `f` is an `async function*` (its calls return async iterables). */
 export const isAsyncGeneratorFunction = (f: Function): boolean =>
   (f as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === "AsyncGeneratorFunction"
-
-/**
- * The signal the tool receives: aborted when the attempt is cut (timeout,
- * cancel) or when the SDK aborts, with the reason of what came first. Not
- * `AbortSignal.any`: when the SDK aborts, toolfan aborts the attempt from the
- * SDK signal's own listener, and Node 20 aborts an `any` signal from the
- * first source to get there — the attempt, with a bare `AbortError` — where
- * the tool should see the SDK's reason. Returns the signal and a cleanup that
- * takes the listeners off (the SDK's signal outlives the call).
- */
-const either = (attempt: AbortSignal, sdk: AbortSignal | undefined): readonly [AbortSignal, () => void] => {
-  if (sdk === undefined) return [attempt, ignore]
-  const controller = new AbortController()
-  const cleanup = () => {
-    attempt.removeEventListener("abort", abort)
-    sdk.removeEventListener("abort", abort)
-  }
-  const abort = () => {
-    cleanup()
-    controller.abort(sdk.aborted ? sdk.reason : attempt.reason)
-  }
-  if (attempt.aborted || sdk.aborted) abort()
-  else {
-    attempt.addEventListener("abort", abort)
-    sdk.addEventListener("abort", abort)
-  }
-  return [controller.signal, cleanup]
-}
 
 /** Iterates a streaming tool's output inside the attempt; resolves with its last value. */
 const drain = async (output: AsyncIterable<unknown>, signal: AbortSignal, onValue: (value: unknown) => void) => {
@@ -91,15 +70,11 @@ export const runCall = async (
   onValue: (value: unknown) => void = ignore
 ): Promise<unknown> => {
   const sdk = options?.abortSignal
-  const cleanups: Array<() => void> = []
   const task = new Task(name, (signal: AbortSignal) => {
-    const [abortSignal, cleanup] = either(signal, sdk)
-    cleanups.push(cleanup)
-    const output = execute.call(self, input, { ...options, abortSignal })
+    const output = execute.call(self, input, { ...options, abortSignal: signal })
     return isAsyncIterable(output) ? drain(output, signal, onValue) : output
   }, policy)
   const [result] = await scheduler.run([task], sdk === undefined ? undefined : { signal: sdk })
-  for (const cleanup of cleanups) cleanup()
   if (result.ok) return result.value
   // cut by the SDK (its abortSignal, or its own `timeout.toolMs`): throw its reason, as the tool would have
   throw sdk?.aborted === true && result.error._tag === "TaskInterrupted" ? sdk.reason : result.error
