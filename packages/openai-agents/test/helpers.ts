@@ -9,10 +9,25 @@ export class Tracker {
   active = 0
   maxActive = 0
   readonly events: Array<string> = []
+  readonly #waiting: Array<{ n: number; resolve: () => void }> = []
   start(label: string): void {
     this.active++
     this.maxActive = Math.max(this.maxActive, this.active)
     this.events.push(`start ${label}`)
+    for (const w of this.#waiting.filter((w) => this.active >= w.n)) w.resolve()
+  }
+  /**
+   * Resolves once `n` calls are in flight at the same time, or after `maxMs`
+   * (a barrier: calls meet instead of racing a timer, so the test does not
+   * depend on the machine's speed).
+   */
+  until(n: number, maxMs: number): Promise<void> {
+    if (this.active >= n) return Promise.resolve()
+    return new Promise((resolve) => {
+      const waiter = { n, resolve: () => (clearTimeout(timer), this.#waiting.splice(this.#waiting.indexOf(waiter), 1), resolve()) }
+      const timer = setTimeout(waiter.resolve, maxMs)
+      this.#waiting.push(waiter)
+    })
   }
   end(label: string): void {
     this.active--

@@ -15,8 +15,11 @@ afterEach(async () => {
   await Promise.all(schedulers.splice(0).map((s) => s.close()))
 })
 
-/** A tool that takes `ms`, counts calls in flight, and stops when its signal is aborted. */
-const timed = (tracker: Tracker, name: string, ms = 20) =>
+/**
+ * A tool that counts calls in flight and answers after `hold` (default 20 ms;
+ * it stops when its signal is aborted).
+ */
+const timed = (tracker: Tracker, name: string, hold: (signal?: AbortSignal) => Promise<void> = (signal) => sleep(20, signal)) =>
   tool({
     name,
     description: `the ${name} tool`,
@@ -24,7 +27,7 @@ const timed = (tracker: Tracker, name: string, ms = 20) =>
     execute: async ({ q }, _context, details) => {
       tracker.start(q)
       try {
-        await sleep(ms, details?.signal)
+        await hold(details?.signal)
         return `${name}:${q}`
       } finally {
         tracker.end(q)
@@ -54,7 +57,10 @@ describe("withToolfan", () => {
   describe("concurrency", () => {
     it("run() - four calls of a turn run together under a cap of 4", async () => {
       const tracker = new Tracker()
-      const tools = withToolfan([timed(tracker, "search")], { scheduler: newScheduler({ maxConcurrency: 4 }) })
+      // each call waits until 4 are in flight (or 1 s): they meet only if they all run at once
+      const tools = withToolfan([timed(tracker, "search", () => tracker.until(4, 1000))], {
+        scheduler: newScheduler({ maxConcurrency: 4 })
+      })
       const { agent } = agentFor(tools, fourCalls)
       const result = await run(agent, "go")
       expect(tracker.maxActive).toBe(4)
@@ -64,7 +70,10 @@ describe("withToolfan", () => {
 
     it("run() - a cap of 2 runs at most 2 at once, the others as slots free up, in order", async () => {
       const tracker = new Tracker()
-      const tools = withToolfan([timed(tracker, "search")], { scheduler: newScheduler({ maxConcurrency: 2 }) })
+      // each call waits until 2 are in flight (or 50 ms): a third would start only if the cap let it
+      const tools = withToolfan([timed(tracker, "search", () => tracker.until(2, 50))], {
+        scheduler: newScheduler({ maxConcurrency: 2 })
+      })
       const { agent } = agentFor(tools, fourCalls)
       const result = await run(agent, "go")
       expect(tracker.maxActive).toBe(2)
@@ -79,8 +88,9 @@ describe("withToolfan", () => {
     it("run() - one scheduler's cap holds across two concurrent runs", async () => {
       const tracker = new Tracker()
       const scheduler = newScheduler({ maxConcurrency: 2 })
-      const first = agentFor(withToolfan([timed(tracker, "search")], { scheduler }), fourCalls, "x")
-      const second = agentFor(withToolfan([timed(tracker, "search")], { scheduler }), fourCalls, "y")
+      const search = timed(tracker, "search", () => tracker.until(2, 50))
+      const first = agentFor(withToolfan([search], { scheduler }), fourCalls, "x")
+      const second = agentFor(withToolfan([search], { scheduler }), fourCalls, "y")
       const [a, b] = await Promise.all([run(first.agent, "go"), run(second.agent, "go")])
       expect(tracker.maxActive).toBe(2)
       expect(tracker.starts).toHaveLength(8)
@@ -91,7 +101,8 @@ describe("withToolfan", () => {
     it("run() - a group's cap holds for its tools while the others run", async () => {
       const tracker = new Tracker()
       const scheduler = newScheduler({ maxConcurrency: 8, groups: { web: 1 } })
-      const tools = withToolfan([timed(tracker, "search"), timed(tracker, "weather")], {
+      // a search waits until the weather call runs beside it (or 50 ms)
+      const tools = withToolfan([timed(tracker, "search", () => tracker.until(2, 50)), timed(tracker, "weather", () => sleep(0))], {
         scheduler,
         policies: { search: { group: "web" } }
       })
@@ -107,8 +118,13 @@ describe("withToolfan", () => {
 
     it("run() - a queued call of higher priority starts before earlier ones", async () => {
       const tracker = new Tracker()
-      const tools = withToolfan([timed(tracker, "low"), timed(tracker, "high")], {
-        scheduler: newScheduler({ maxConcurrency: 1 }),
+      const scheduler = newScheduler({ maxConcurrency: 1 })
+      // the first call holds the slot until the three others wait for it
+      const untilQueued = async () => {
+        for (let i = 0; i < 100 && scheduler.stats().pending < 3; i++) await sleep(1)
+      }
+      const tools = withToolfan([timed(tracker, "low", untilQueued), timed(tracker, "high", untilQueued)], {
+        scheduler,
         policies: { high: { priority: 1 } }
       })
       const { agent } = agentFor(tools, [["low", { q: "l1" }], ["low", { q: "l2" }], ["low", { q: "l3" }], ["high", { q: "h" }]])
