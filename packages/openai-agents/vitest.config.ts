@@ -3,6 +3,7 @@ import { defineProject } from "vitest/config"
 export default defineProject({
   test: {
     name: "openai-agents",
-    include: ["test/**/*.test.ts"]
+    // the guide's test example runs too (it imports the built package: `npx tsc -b` first)
+    include: ["test/**/*.test.ts", "../../docs/examples/openai-agents-testing.ts"]
   }
 })

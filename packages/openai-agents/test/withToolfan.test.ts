@@ -120,8 +120,10 @@ describe("withToolfan", () => {
       const tracker = new Tracker()
       const scheduler = newScheduler({ maxConcurrency: 1 })
       // the first call holds the slot until the three others wait for it
+      let queued = false
       const untilQueued = async () => {
-        for (let i = 0; i < 100 && scheduler.stats().pending < 3; i++) await sleep(1)
+        for (let i = 0; i < 500 && !queued && scheduler.stats().pending < 3; i++) await sleep(1)
+        queued = true
       }
       const tools = withToolfan([timed(tracker, "low", untilQueued), timed(tracker, "high", untilQueued)], {
         scheduler,
