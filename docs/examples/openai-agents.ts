@@ -39,6 +39,8 @@ export const scheduler = new Scheduler({ maxConcurrency: 8, groups: { web: 2 } }
 export const agent = new Agent({
   name: "researcher",
   instructions: "Answer with sources.",
+  // let the model ask for several tools in one turn (the SDK then starts them all at once)
+  modelSettings: { parallelToolCalls: true },
   tools: withToolfan([search, fetchPage, weather], {
     scheduler,
     defaults: { timeout: 10_000 },

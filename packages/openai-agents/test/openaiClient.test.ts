@@ -17,12 +17,13 @@ const usage = {
 /**
  * A fake Responses API behind the real `openai` client (offline): the first
  * request gets three `search` calls, the second a message listing the tool
- * outputs it was sent.
+ * outputs it was sent. The request bodies are kept in `requests`.
  */
-const fakeResponsesApi = (): typeof fetch => {
+const fakeResponsesApi = (requests: Array<Record<string, unknown>>): typeof fetch => {
   let turn = 0
   return async (_url, init) => {
     const body = JSON.parse(String(init?.body)) as { input: Array<{ type: string; output?: unknown }> }
+    requests.push(body)
     turn++
     const output = turn === 1
       ? ["a", "b", "c"].map((q, i) => ({
@@ -64,15 +65,19 @@ describe("withToolfan on the SDK's OpenAIResponsesModel", () => {
       }
     })
     const scheduler = new Scheduler({ maxConcurrency: 2 })
-    const client = new OpenAI({ apiKey: "test", fetch: fakeResponsesApi() })
+    const requests: Array<Record<string, unknown>> = []
+    const client = new OpenAI({ apiKey: "test", fetch: fakeResponsesApi(requests) })
     const agent = new Agent({
       name: "researcher",
       model: new OpenAIResponsesModel(client, "gpt-test"),
+      modelSettings: { parallelToolCalls: true },
       tools: withToolfan([search], { scheduler })
     })
     const result = await run(agent, "go")
     await scheduler.close()
     expect(result.finalOutput).toBe("r:a,r:b,r:c")
     expect(tracker.maxActive).toBe(2)
+    // modelSettings.parallelToolCalls is sent as the API's parallel_tool_calls (left out when unset)
+    expect(requests.map((r) => r.parallel_tool_calls)).toEqual([true, true])
   })
 })
