@@ -9,6 +9,7 @@ const root = fileURLToPath(new URL("../../../", import.meta.url))
 const pages = [
   "README.md",
   "packages/toolfan/README.md",
+  "packages/openai-agents/README.md",
   ...readdirSync(`${root}docs`).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)
 ]
 
