@@ -370,6 +370,12 @@ describe("withToolfan - options", () => {
       new TypeError("withToolfan: scheduler must be a Scheduler from toolfan/promise, got {} (object)")
     )
     expect(() => withToolfan([search], { scheduler: scheduler(), polices: {} } as never)).toThrow(TypeError)
+    expect(() => withToolfan([search], { scheduler: scheduler(), defaults: { timout: 5 } as never })).toThrow(
+      new TypeError(
+        "withToolfan: defaults.timout must be left out (unknown option; known: timeout, retries, retryWhile, priority, group, " +
+          "deadline, overloaded, maxRetryAfter, cost, actualCost), got 5 (number)"
+      )
+    )
     expect(() => withToolfan([search], { scheduler: scheduler(), defaults: { retries: 1.5 } })).toThrow(
       /^withToolfan: defaults\.retries must be/
     )

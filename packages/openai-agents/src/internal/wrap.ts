@@ -40,6 +40,20 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
 
 const isFunctionTool = (tool: Tool<any>): tool is FunctionTool<any, any, any> => tool.type === "function"
 
+/** The options of a policy: a Promise API task's (but its `args`), and `deadline`. */
+const policyKeys: ReadonlyArray<string> = [
+  "timeout",
+  "retries",
+  "retryWhile",
+  "priority",
+  "group",
+  "deadline",
+  "overloaded",
+  "maxRetryAfter",
+  "cost",
+  "actualCost"
+]
+
 /**
  * Checks one policy by building the task it makes (toolfan's `Task` checks its
  * options), and reports a bad value under the policy's own name:
@@ -48,6 +62,9 @@ const isFunctionTool = (tool: Tool<any>): tool is FunctionTool<any, any, any> =>
 const checkPolicy = (option: string, policy: unknown): Policy | undefined => {
   if (policy === undefined) return undefined
   if (!isRecord(policy)) return invalid(option, "an object of task options", policy, "type")
+  for (const key of Object.keys(policy)) {
+    if (!policyKeys.includes(key)) invalid(`${option}.${key}`, `left out (unknown option; known: ${policyKeys.join(", ")})`, policy[key], "type")
+  }
   const { deadline, ...task } = policy
   if (deadline !== undefined && (typeof deadline !== "number" || !(deadline > 0))) {
     invalid(`${option}.deadline`, "a positive number of milliseconds (Infinity = none)", deadline, typeof deadline === "number" ? "range" : "type")
