@@ -74,7 +74,7 @@ const checkPolicy = (option: string, policy: unknown): Policy | undefined => {
   } catch (error) {
     const core = error instanceof Error && isInvalidOption(error.cause) ? error.cause : undefined
     if (core === undefined) throw error
-    // "options.schedule" and "args" come from the task's names; a policy's keys sit under the policy's name
+    // the task names an option as `timeout` (or `options.x`): here it sits under the policy's name
     invalid(`${option}.${core.option.replace(/^options\./, "")}`, core.expected, core.value, core.kind)
   }
   return policy as Policy
