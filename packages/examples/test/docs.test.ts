@@ -10,6 +10,7 @@ const pages = [
   "README.md",
   "packages/toolfan/README.md",
   "packages/vercel-ai/README.md",
+  "packages/openai-agents/README.md",
   ...readdirSync(`${root}docs`).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)
 ]
 

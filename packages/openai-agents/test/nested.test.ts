@@ -1,0 +1,29 @@
+import { Agent, run, tool } from "@openai/agents"
+import { describe, expect, it } from "@effect/vitest"
+import { Scheduler } from "toolfan/promise"
+import { z } from "zod"
+import { withToolfan } from "../src/index.js"
+import { agentFor, fakeModel, sleep } from "./helpers.js"
+
+describe("withToolfan - agents as tools", () => {
+  it("asTool() - an inner agent's single call borrows the outer call's slot (no deadlock on a cap of 1)", async () => {
+    const scheduler = new Scheduler({ maxConcurrency: 1 })
+    const search = tool({
+      name: "search",
+      description: "search",
+      parameters: z.object({ q: z.string() }),
+      execute: async ({ q }) => (await sleep(5), `search:${q}`)
+    })
+    const inner = new Agent({
+      name: "inner",
+      model: fakeModel([["search", { q: "x" }]], "i"),
+      tools: withToolfan([search], { scheduler })
+    })
+    const research = inner.asTool({ toolName: "research", toolDescription: "research a question" })
+    const { agent } = agentFor(withToolfan([research], { scheduler }), [["research", { input: "x" }]])
+    // the inner run gets the outer call's signal (the SDK passes a lone call's signal on as it is)
+    const result = await Promise.race([run(agent, "go").then((r) => r.finalOutput), sleep(2000).then(() => "deadlock")])
+    await scheduler.close()
+    expect(result).toBe("c1=i1=search:x")
+  })
+})
