@@ -472,9 +472,7 @@ export class Scheduler {
   }
 
   /** `close()`, for `await using scheduler = new Scheduler()`. */
-  [asyncDispose](): Promise<void> {
-    return this.close()
-  }
+  declare [Symbol.asyncDispose]: () => Promise<void>
 }
 
 const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "budget", "onProgress"])
@@ -602,7 +600,16 @@ export class MicroBatcher<I, O> {
   }
 
   /** `close()`, for `await using batcher = new MicroBatcher(...)`. */
-  [asyncDispose](): Promise<void> {
-    return this.close()
-  }
+  declare [Symbol.asyncDispose]: () => Promise<void>
+}
+
+// set here, not in the classes: `Symbol.asyncDispose` may be missing at run time (then its registered stand-in)
+for (const proto of [Scheduler.prototype, MicroBatcher.prototype]) {
+  Object.defineProperty(proto, asyncDispose, {
+    value: function(this: { close(): Promise<void> }) {
+      return this.close()
+    },
+    writable: true,
+    configurable: true
+  })
 }

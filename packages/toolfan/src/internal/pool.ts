@@ -505,6 +505,7 @@ export class Pool implements Host, RunHost, LendHost {
     const state = job.attempts === 1 ? schedule.initial : job.scheduleState
     job.state = State.Backoff
     this.delayed++
+    if (job.run.progress !== undefined) job.run.progress.ended(job)
     return Effect.matchCause(schedule.step(now, input, state), {
       // a schedule that dies (a `backoff` function that threw) is a defect of the task, as a throwing `retryWhile` is
       onFailure: (cause) =>

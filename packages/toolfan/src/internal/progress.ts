@@ -39,8 +39,13 @@ export class Progress {
     this.emit({ type: "started", task: job.task.name, index: job.index, attempt: job.attempts, counts: this.counts() })
   }
 
-  retrying(job: ProgressJob, error: TaskError<unknown>, delayMs: number): void {
+  /** The attempt ended, its task goes on (to a backoff): no event, it is counted as queued again. */
+  ended(job: ProgressJob): void {
     if (this.live.delete(job.index)) this.running--
+  }
+
+  retrying(job: ProgressJob, error: TaskError<unknown>, delayMs: number): void {
+    this.ended(job)
     const { index, attempts: attempt } = job
     this.emit({ type: "retrying", task: job.task.name, index, attempt, error, delayMs, counts: this.counts() })
   }
