@@ -24,7 +24,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { isInvalidOption } from "./InvalidOption.js"
 import type { RunOptions as CoreRunOptions } from "./internal/run.js"
-import { asyncDispose, backoffSchedule, promiseEffect } from "./internal/promise.js"
+import { backoffSchedule, disposeByClosing, promiseEffect } from "./internal/promise.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
@@ -604,12 +604,4 @@ export class MicroBatcher<I, O> {
 }
 
 // set here, not in the classes: `Symbol.asyncDispose` may be missing at run time (then its registered stand-in)
-for (const proto of [Scheduler.prototype, MicroBatcher.prototype]) {
-  Object.defineProperty(proto, asyncDispose, {
-    value: function(this: { close(): Promise<void> }) {
-      return this.close()
-    },
-    writable: true,
-    configurable: true
-  })
-}
+disposeByClosing(Scheduler.prototype, MicroBatcher.prototype)

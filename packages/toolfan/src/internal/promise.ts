@@ -89,5 +89,18 @@ export const backoffSchedule = (name: unknown, backoff: (attempt: number, error:
       return Effect.succeed([attempt + 1, ms, ScheduleDecision.continueWith(ScheduleInterval.after(now + ms))] as const)
     }))
 
-/** `Symbol.asyncDispose`, or its registered stand-in where the runtime has none (`await using` looks it up so). @internal */
-export const asyncDispose = (Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")) as typeof Symbol.asyncDispose
+/** `Symbol.asyncDispose`, or its registered stand-in where the runtime has none (`await using` looks it up so). */
+const asyncDispose = (Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")) as typeof Symbol.asyncDispose
+
+/** Gives the prototypes an `[asyncDispose]()` calling `close()` (no polyfill: the global `Symbol` is left as it is). @internal */
+export const disposeByClosing = (...prototypes: ReadonlyArray<object>): void => {
+  for (const proto of prototypes) {
+    Object.defineProperty(proto, asyncDispose, {
+      value: function(this: { close(): Promise<void> }) {
+        return this.close()
+      },
+      writable: true,
+      configurable: true
+    })
+  }
+}
