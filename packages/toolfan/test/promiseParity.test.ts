@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from "@effect/vitest"
 import { MicroBatcher, type Progress, Scheduler, Task } from "../src/promise.js"
 import { Overload } from "../src/index.js"
 
@@ -135,6 +135,21 @@ describe("toolfan/promise (parity with the Effect API and p-queue)", () => {
       expect(() => scheduler.runPlan("plan" as never)).toThrow(TypeError)
       return scheduler.close()
     })
+  })
+
+  it("types - runPlan() and stream() results are typed from the tasks", async () => {
+    await using scheduler = new Scheduler()
+    const results = await scheduler.runPlan({
+      n: new Task("n", async (x: number) => x * 2, { args: [2] }),
+      s: { dependencies: ["n"], run: async ({ n }) => `${n as number}` }
+    })
+    expectTypeOf(results.n.value).toEqualTypeOf<number | undefined>()
+    expectTypeOf(results.s.value).toEqualTypeOf<string | undefined>()
+    expect([results.n.value, results.s.value]).toEqual([4, "4"])
+    for await (const r of scheduler.stream([new Task("a", () => "x")])) {
+      expectTypeOf(r.value).toEqualTypeOf<string | undefined>()
+      expect(r.value).toBe("x")
+    }
   })
 
   describe("onProgress", () => {
