@@ -100,7 +100,8 @@ const main = Effect.gen(function*() {
   yield* Console.log(`\nQ: ${question}\n`)
 
   // every attempt the scheduler runs is a span; capture turns them into a timeline
-  const [step, timeline] = yield* Timeline.capture(agentStep(question))
+  // and a live progress line while the tools run (on a terminal)
+  const [step, timeline] = yield* Timeline.capture(agentStep(question, Report.progressOn(process.stdout)))
   const { groups, maxConcurrency } = schedulerOptions
   const toolsMs = ms(step.toolsTime)
   const ok = step.results.filter((r) => r.ok).length

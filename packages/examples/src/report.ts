@@ -2,7 +2,7 @@
  * Text reports of a run: the results table and the speed-up line. Pure
  * functions of the results, like the timeline.
  */
-import type { TaskResult } from "toolfan"
+import type { Progress, TaskResult } from "toolfan"
 import { type Color, painter, truncate } from "./text.js"
 
 /** Options shared by the reports. */
@@ -142,3 +142,27 @@ export const labelSamples = (
     return `${paint("bold", label)}${head.slice(label.length)}${truncate(example, width - head.length)}`
   }).join("\n")
 }
+
+/**
+ * A run's progress as one line: a bar of the settled tasks and the counts,
+ * then what just happened, e.g.
+ * `[######----] 6/10 done · 3 running · 1 queued · 1 failed   weather: retrying`.
+ */
+export const progressLine = (event: Progress.Event, barWidth = 20): string => {
+  const { done, failed, queued, running, total } = event.counts
+  const filled = total === 0 ? barWidth : Math.round((done / total) * barWidth)
+  const bar = `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]`
+  const what = event.type === "settled" ? (event.result.ok ? "ok" : event.result.error._tag) : event.type
+  return `${bar} ${done}/${total} done · ${running} running · ${queued} queued · ${failed} failed   ${event.task}: ${what}`
+}
+
+/**
+ * A progress listener drawing {@link progressLine} in place on a terminal, and
+ * erasing it once every task has settled; `undefined` when `out` is not a
+ * terminal (piped output stays as it is).
+ */
+export const progressOn = (out: NodeJS.WriteStream): Progress.Listener | undefined =>
+  out.isTTY !== true ? undefined : (event) => {
+    const last = event.counts.done === event.counts.total
+    out.write(last ? "\r\x1b[2K" : `\r\x1b[2K   ${progressLine(event)}`)
+  }

@@ -96,11 +96,12 @@ export const synthesize = (results: ReadonlyArray<TaskResult.TaskResult<string, 
 /**
  * One agent step: plan, run the tool calls at once (2.), synthesize from what
  * worked. `Scheduler.run` never fails: every call gets its own result.
+ * `onProgress` hears of each tool call's start, retry and settlement.
  */
-export const agentStep = (question: string) =>
+export const agentStep = (question: string, onProgress?: Scheduler.RunOptions["onProgress"]) =>
   Effect.gen(function*() {
     const [planTime, tasks] = yield* Effect.timed(plan(question))
-    const [toolsTime, results] = yield* Effect.timed(Scheduler.run(tasks))
+    const [toolsTime, results] = yield* Effect.timed(Scheduler.run(tasks, { onProgress }))
     const [synthesizeTime, answer] = yield* Effect.timed(synthesize(results))
     return { results, answer, planTime, toolsTime, synthesizeTime }
   })

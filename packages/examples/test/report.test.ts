@@ -54,4 +54,15 @@ describe("Report", () => {
       expect(Report.labelSamples([], [])).toBe("")
     })
   })
+
+  describe("progress", () => {
+    it("progressLine() - a bar of the settled tasks, the counts and what just happened", () => {
+      const counts = { total: 10, queued: 1, running: 3, done: 6, failed: 1 }
+      expect(Report.progressLine({ type: "retrying", task: "weather", index: 3, attempt: 1, error: undefined!, delayMs: 50, counts }, 10))
+        .toBe("[######----] 6/10 done · 3 running · 1 queued · 1 failed   weather: retrying")
+      const result = ok("docs", 5)
+      expect(Report.progressLine({ type: "settled", task: "docs", index: 0, attempt: 1, result, counts }, 10))
+        .toBe("[######----] 6/10 done · 3 running · 1 queued · 1 failed   docs: ok")
+    })
+  })
 })

@@ -35,6 +35,8 @@ export interface Node {
   /** The task's policies (its `effect` is made from the dependencies' values when they are ready). */
   readonly task: Task.Any
   readonly make: ((values: Readonly<Record<string, unknown>>) => Effect.Effect<unknown, unknown, unknown>) | undefined
+  /** A promise task's function of the dependencies' values (the Promise API's plans); `task` is a promise task. @internal */
+  readonly call?: ((values: Readonly<Record<string, unknown>>, signal: AbortSignal) => unknown) | undefined
 }
 
 /**
@@ -202,31 +204,50 @@ export interface Spec<A = unknown, E = unknown, R = never> extends Task.Options<
  */
 export const make = <S extends Record<string, Spec<any, any, any>>>(
   specs: S
-): Plan<{ [K in keyof S]: S[K] extends Spec<infer A, infer E, infer R> ? Task.Task<A, E, R> : never }> => {
-  const where = "Plan.make"
-  const record = validate.record(where, "specs", specs)
-  const names = Object.keys(record)
-  const byName = new Map<string, { readonly dependencies: ReadonlyArray<string>; readonly spec: Spec }>()
-  for (const name of names) {
-    const spec = validate.record(where, name, record[name]) as unknown as Spec
+): Plan<{ [K in keyof S]: S[K] extends Spec<infer A, infer E, infer R> ? Task.Task<A, E, R> : never }> =>
+  fromRecord("Plan.make", validate.record("Plan.make", "specs", specs), (where, name, entry) => {
+    const spec = validate.record(where, name, entry) as unknown as Spec
     validate.func(where, `${name}.run`, spec.run)
-    const dependencies = spec.dependencies ?? []
+    return {
+      dependencies: spec.dependencies,
+      node: () => {
+        const { dependencies: _, run, ...options } = spec
+        return { task: Task.makeAt(where, name, Effect.void, options), make: run as Node["make"] }
+      }
+    }
+  })
+
+/**
+ * A plan from a record of entries in any order, each read by `read` as its
+ * dependencies and how to make its node; checks the dependencies (known, no
+ * cycle) before any node is made. `Plan.make` and the Promise API's
+ * `runPlan` read their entries with it. @internal
+ */
+export const fromRecord = (
+  where: string,
+  record: Record<string, unknown>,
+  read: (where: string, name: string, entry: unknown) => {
+    readonly dependencies: unknown
+    readonly node: () => Pick<Node, "task" | "make" | "call">
+  }
+): Plan<any> => {
+  const names = Object.keys(record)
+  const byName = new Map<string, { readonly dependencies: ReadonlyArray<string>; readonly node: () => Pick<Node, "task" | "make" | "call"> }>()
+  for (const name of names) {
+    const { dependencies = [], node } = read(where, name, record[name])
     if (!Array.isArray(dependencies)) validate.invalid(where, `${name}.dependencies`, "an array of task names", dependencies, "type")
-    for (const dependency of dependencies) {
+    for (const dependency of dependencies as Array<unknown>) {
       if (typeof dependency !== "string" || !Object.prototype.hasOwnProperty.call(record, dependency)) {
         validate.invalid(where, `${name}.dependencies`, `names of tasks in the plan (${names.map((n) => JSON.stringify(n)).join(", ")})`, dependency, "range")
       }
     }
-    byName.set(name, { dependencies: [...new Set(dependencies)], spec })
+    byName.set(name, { dependencies: [...new Set(dependencies as Array<string>)], node })
   }
   const order = topologicalOrder(where, names, byName)
-  const nodes = order.map((name): Node => {
-    const { dependencies, spec } = byName.get(name)!
-    const { dependencies: _, run, ...options } = spec
-    const task = Task.makeAt(where, name, Effect.void, options)
-    return { name, dependencies, task, make: run as Node["make"] }
-  })
-  return fromNodes(nodes)
+  return fromNodes(order.map((name): Node => {
+    const { dependencies, node } = byName.get(name)!
+    return { name, dependencies, ...node() }
+  }))
 }
 
 /**
@@ -318,11 +339,13 @@ export const gate = (nodes: ReadonlyArray<Node>): Pick<RunOptions, "onResult"> &
   const waiting = nodes.map((n) => n.dependencies.length)
   const taskOf = (i: number, run: Run | undefined): Task.Any => {
     const node = nodes[i]!
-    const make = node.make
-    if (make === undefined) return node.task
+    const { call, make } = node
+    if (make === undefined && call === undefined) return node.task
     const values: Record<string, unknown> = {}
     for (const j of dependencies[i]!) setOwn(values, nodes[j]!.name, run!.results[j]!.value)
-    return Task.withEffect(node.task, Effect.suspend(() => make(values)))
+    if (call === undefined) return Task.withEffect(node.task, Effect.suspend(() => make!(values)))
+    // a function that declares no signal parameter gets none (one AbortController fewer)
+    return Task.withEvaluate(node.task, call.length < 2 ? () => (call as (values: unknown) => unknown)(values) : (signal) => call(values, signal))
   }
   return {
     tasks: nodes.map((n, i) => n.dependencies.length === 0 ? taskOf(i, undefined) : n.task),

@@ -22,6 +22,7 @@ import { type Admission, Cap, type Host, Limited } from "./internal/admission.js
 import * as runs from "./internal/run.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
+import type * as Progress from "./Progress.js"
 import * as Task from "./Task.js"
 import type * as TaskResult from "./TaskResult.js"
 
@@ -48,6 +49,15 @@ export interface Options {
    * listed have no limit of their own. Default: `{}`.
    */
   readonly groups?: Readonly<Record<string, number | GroupLimit.GroupLimit>> | undefined
+  /**
+   * Most tasks waiting for a slot (or their group's cap) at once, across every
+   * run, beyond those the free slots take at once: a task that would wait
+   * beyond it is refused at once, reported as `TaskInterrupted` with reason
+   * `"queueFull"` (load shedding). A task coming back from a backoff is
+   * never refused. An integer ≥ 0, or `Infinity`. Default: `Infinity`.
+   * @since 0.4.0
+   */
+  readonly maxQueued?: number | undefined
 }
 
 /**
@@ -74,6 +84,15 @@ export interface RunOptions {
    * no limit.
    */
   readonly budget?: number | undefined
+  /**
+   * Told of each attempt's start, each retry and each task's settlement, with
+   * the run's counts (queued, running, done, failed) — enough for a progress
+   * bar. Called in a microtask, in order; a throw is reported once with
+   * `console.error` and never affects the run (see `Progress.Listener`).
+   * Default: none (and no cost).
+   * @since 0.4.0
+   */
+  readonly onProgress?: Progress.Listener | undefined
 }
 
 /**
@@ -148,6 +167,19 @@ export interface Service {
   ) => Effect.Effect<Plan.Results<T>, never, Task.Context<T[keyof T]>>
   /** The current load. */
   readonly stats: Effect.Effect<Stats>
+  /**
+   * Completes once nothing is queued, backing off or running on this
+   * scheduler (at once if nothing is), as p-queue's `onIdle`. @since 0.4.0
+   */
+  readonly idle: Effect.Effect<void>
+  /**
+   * Cancels the work that is waiting — for a slot or its group, for a retry,
+   * or (in a plan) for its dependencies — across every run: those tasks
+   * settle at once as `TaskInterrupted` with reason `"cleared"` (a plan's
+   * tasks depending on them as `TaskSkipped`). Running attempts go on, and
+   * the scheduler stays usable. Returns how many tasks it cleared. @since 0.4.0
+   */
+  readonly clear: Effect.Effect<number>
 }
 
 /**
@@ -158,15 +190,16 @@ export interface Service {
  */
 export class Scheduler extends Context.Tag("toolfan/Scheduler")<Scheduler, Service>() {}
 
-const optionKeys: ReadonlySet<string> = new Set(["maxConcurrency", "groups"])
+const optionKeys: ReadonlySet<string> = new Set(["maxConcurrency", "groups", "maxQueued"])
 
 const checkOptions = (
   where: string,
   options: Options | undefined
-): { max: number; groups: Record<string, number | GroupLimit.GroupLimit> } => {
+): { max: number; maxQueued: number; groups: Record<string, number | GroupLimit.GroupLimit> } => {
   const o = options === undefined ? {} : validate.record(where, "options", options) as Options
   validate.knownKeys(where, o as Record<string, unknown>, optionKeys)
   const max = o.maxConcurrency === undefined ? 10 : validate.integer(where, "maxConcurrency", o.maxConcurrency, 1, true)
+  const maxQueued = o.maxQueued === undefined ? Number.POSITIVE_INFINITY : validate.integer(where, "maxQueued", o.maxQueued, 0, true)
   const groups: Record<string, number | GroupLimit.GroupLimit> = {}
   if (o.groups !== undefined) {
     for (const [name, cap] of Object.entries(validate.record(where, "groups", o.groups))) {
@@ -177,7 +210,7 @@ const checkOptions = (
         : validate.invalid(where, `groups.${name}`, "an integer ≥ 1, Infinity or a GroupLimit", cap, "type")
     }
   }
-  return { max, groups }
+  return { max, maxQueued, groups }
 }
 
 const checkTasks = (where: string, tasks: unknown): ReadonlyArray<Task.Any> => {
@@ -199,13 +232,15 @@ export const checkRunOptions = (where: string, options: RunOptions | undefined):
   const o = validate.record(where, "options", options) as RunOptions
   const deadlineMs = o.deadline === undefined ? Number.POSITIVE_INFINITY : validate.durationMillis(where, "deadline", o.deadline)
   const budget = o.budget === undefined ? Number.POSITIVE_INFINITY : validate.nonNegative(where, "budget", o.budget)
-  return { deadlineMs, budget }
+  const onProgress = o.onProgress === undefined ? undefined : validate.func<Progress.Listener>(where, "onProgress", o.onProgress)
+  return onProgress === undefined ? { deadlineMs, budget } : { deadlineMs, budget, onProgress }
 }
 
 /** A run's checked options. @internal */
 export interface Checked {
   readonly deadlineMs: number
   readonly budget: number
+  readonly onProgress?: Progress.Listener | undefined
 }
 
 const noRunOptions: Checked = { deadlineMs: Number.POSITIVE_INFINITY, budget: Number.POSITIVE_INFINITY }
@@ -237,7 +272,7 @@ export const makeAt = (
   waitForLimits = true
 ): Effect.Effect<Service, InvalidOption, Scope.Scope> =>
   Effect.gen(function*() {
-    const { groups, max } = yield* Effect.try({
+    const { groups, max, maxQueued } = yield* Effect.try({
       try: () => checkOptions(where, options),
       catch: (e) => e as InvalidOption
     })
@@ -264,7 +299,7 @@ export const makeAt = (
         started[name] = (host) => new Limited(host, group, Deferred.await(deferred))
       }
     }
-    const impl = new internal.Pool(max, started, clock, runtime)
+    const impl = new internal.Pool(max, started, clock, runtime, maxQueued)
     yield* Effect.addFinalizer(() => impl.shutdown())
     for (const [group, deferred] of starting) {
       yield* Effect.forkIn(
@@ -292,33 +327,40 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
     stats: Effect.sync(() => {
       const counts = { active: pool.active, pending: pool.pending, delayed: pool.delayed }
       return adaptive.length === 0 ? counts : { ...counts, caps: Object.fromEntries(adaptive.map(([name, a]) => [name, a.current])) }
-    })
+    }),
+    idle: pool.whenIdle(),
+    clear: Effect.sync(() => pool.clear())
   })
-  internalRuns.set(service, (tasks, options) => {
-    const signal = options.signal
+  // only the signal of the attempt running now, on this scheduler, makes a nested run
+  const parentOf = (signal: AbortSignal | undefined) => {
     const job = signal === undefined ? undefined : pool.signals.get(signal)
-    // only the signal of the attempt running now, on this scheduler, makes a nested run
-    const parent = job !== undefined && job.run.host === pool && job.controller?.signal === signal ? job : undefined
-    return runs.execute(pool, tasks, options, parent) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
+    return job !== undefined && job.run.host === pool && job.controller?.signal === signal ? job : undefined
+  }
+  internals.set(service, {
+    run: (tasks, options) => runs.execute(pool, tasks, options, parentOf(options.signal)) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>,
+    stream: (tasks, options) => streamOn(pool, tasks, options, parentOf(options.signal)) as Stream.Stream<TaskResult.TaskResult<unknown, unknown>>,
+    runPlan: (nodes, options) =>
+      runPlanOn(pool, nodes, options, parentOf(options.signal)) as Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>
   })
   return service
 }
 
 /** The results in completion order: a run whose results go to a queue as they settle. */
-const streamOn = (pool: internal.Pool, tasks: ReadonlyArray<Task.Any>, checked: Checked) =>
+const streamOn = (pool: internal.Pool, tasks: ReadonlyArray<Task.Any>, options: runs.RunOptions, parent?: runs.Job) =>
   tasks.length === 0 ? Stream.empty : Stream.unwrapScoped(Effect.gen(function*() {
     const queue = yield* Queue.unbounded<TaskResult.TaskResult<unknown, unknown>>()
+    const run = runs.execute(pool, tasks, { ...options, keepResults: false, onResult: (r) => queue.unsafeOffer(r) }, parent)
     // each result is handed out as it settles: the run keeps none (a long stream holds only what is unread)
-    yield* Effect.forkScoped(runs.execute(pool, tasks, { ...checked, keepResults: false, onResult: (r) => queue.unsafeOffer(r) }))
+    yield* Effect.forkScoped(run)
     return Stream.take(Stream.fromQueue(queue), tasks.length)
   }))
 
 /** A plan's run: its tasks gated on their dependencies (per execution: the same effect may run again, or twice at once). */
-const runPlanOn = (pool: internal.Pool, nodes: ReadonlyArray<Plan.Node>, checked: Checked) =>
+const runPlanOn = (pool: internal.Pool, nodes: ReadonlyArray<Plan.Node>, options: runs.RunOptions, parent?: runs.Job) =>
   Effect.map(
     Effect.suspend(() => {
       const { held, onResult, tasks } = Plan.gate(nodes)
-      return runs.execute(pool, tasks, { ...checked, held, onResult })
+      return runs.execute(pool, tasks, { ...options, held, onResult }, parent)
     }),
     (results) => {
       const record: Record<string, TaskResult.TaskResult<unknown, unknown>> = {}
@@ -328,19 +370,22 @@ const runPlanOn = (pool: internal.Pool, nodes: ReadonlyArray<Plan.Node>, checked
   )
 
 /**
- * Runs for the library's own modules: the Promise API (with an AbortSignal
+ * Runs for the library's own modules: the Promise API, with an AbortSignal
  * that cancels the run and, when it is the signal of a task of the same
- * scheduler, marks the run as nested in that task — plain JavaScript has no
- * FiberRef to tell) and the Batcher (with a callback per settled result).
- * @internal
+ * scheduler, marks the run as nested in that task (plain JavaScript has no
+ * FiberRef to tell). @internal
  */
-export const internalRuns = new WeakMap<
-  Service,
-  (
-    tasks: ReadonlyArray<Task.Any>,
+export interface Internals {
+  readonly run: (tasks: ReadonlyArray<Task.Any>, options: runs.RunOptions) => Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
+  readonly stream: (tasks: ReadonlyArray<Task.Any>, options: runs.RunOptions) => Stream.Stream<TaskResult.TaskResult<unknown, unknown>>
+  readonly runPlan: (
+    nodes: ReadonlyArray<Plan.Node>,
     options: runs.RunOptions
-  ) => Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>
->()
+  ) => Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>
+}
+
+/** Each service's {@link Internals}. @internal */
+export const internals = new WeakMap<Service, Internals>()
 
 /**
  * A layer providing a {@link Scheduler} built with {@link make}.
@@ -428,3 +473,19 @@ export const runPlan = <T extends Record<string, Task.Any>>(
  * @category accessors
  */
 export const stats: Effect.Effect<Stats, never, Scheduler> = Effect.flatMap(Scheduler, (s) => s.stats)
+
+/**
+ * Completes once the `Scheduler` from the context is idle. See {@link Service.idle}.
+ *
+ * @since 0.4.0
+ * @category accessors
+ */
+export const idle: Effect.Effect<void, never, Scheduler> = Effect.flatMap(Scheduler, (s) => s.idle)
+
+/**
+ * Cancels the waiting work of the `Scheduler` from the context. See {@link Service.clear}.
+ *
+ * @since 0.4.0
+ * @category accessors
+ */
+export const clear: Effect.Effect<number, never, Scheduler> = Effect.flatMap(Scheduler, (s) => s.clear)

@@ -112,14 +112,18 @@ export class TaskDefect extends Data.TaggedError("TaskDefect")<{
  * The task was cut off before it could finish: the run's `deadline` passed,
  * the run was interrupted, the scheduler was shut down, or the task's effect
  * interrupted itself. Never retried. With reason `"budget"` (since 0.3.0) it
- * never started (or was not retried): its run's `budget` was spent.
+ * never started (or was not retried): its run's `budget` was spent. With
+ * reason `"cleared"` (since 0.4.0) it was waiting (for a slot, a retry or its
+ * dependencies) when its scheduler's `clear()` was called; with `"queueFull"`
+ * (since 0.4.0) it was refused at once, its scheduler holding `maxQueued`
+ * tasks waiting already.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
   readonly task: string
-  readonly reason: "deadline" | "interrupted" | "shutdown" | "budget"
+  readonly reason: "deadline" | "interrupted" | "shutdown" | "budget" | "cleared" | "queueFull"
   readonly attempts: number
 }> {
   /** Its tag, fields and message, made safe for `JSON.stringify` (never throws). @since 0.1.0 */
@@ -136,6 +140,10 @@ export class TaskInterrupted extends Data.TaggedError("TaskInterrupted")<{
         return `task "${this.task}" was interrupted`
       case "budget":
         return `task "${this.task}" was not started: its run's budget was spent`
+      case "cleared":
+        return `task "${this.task}" was not started: its scheduler's queue was cleared`
+      case "queueFull":
+        return `task "${this.task}" was refused: its scheduler's queue was full (see maxQueued)`
     }
   }
 }

@@ -48,6 +48,13 @@ export * as Overload from "./Overload.js"
 export * as Plan from "./Plan.js"
 
 /**
+ * Progress events of a run (`onProgress`), for progress bars.
+ *
+ * @since 0.4.0
+ */
+export * as Progress from "./Progress.js"
+
+/**
  * The `Scheduler` service: caps, priorities, groups, timeouts, retries.
  *
  * @since 0.1.0

@@ -21,13 +21,17 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { isInvalidOption } from "./InvalidOption.js"
-import { promiseEffect } from "./internal/promise.js"
+import type { RunOptions as CoreRunOptions } from "./internal/run.js"
+import { backoffSchedule, disposeByClosing, promiseEffect } from "./internal/promise.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
 import * as CoreScheduler from "./Scheduler.js"
 import * as Overload from "./Overload.js"
+import * as CorePlan from "./Plan.js"
+import type * as Progress from "./Progress.js"
 import * as CoreTask from "./Task.js"
 import type { TaskError } from "./TaskError.js"
 import type { TaskResult } from "./TaskResult.js"
@@ -52,6 +56,16 @@ export type {
    * @category models
    */
   TaskError
+}
+
+export type {
+  /**
+   * Progress events of a run (`onProgress`): `Progress.Event`,
+   * `Progress.Counts`, `Progress.Listener`.
+   *
+   * @since 0.4.0
+   */
+  Progress
 }
 
 export {
@@ -81,12 +95,22 @@ const jsErrors = <A>(f: () => A): A => {
   }
 }
 
-/** The options of a Promise API `Task`: the core's, with `args`. */
-const taskOptionKeys: ReadonlySet<string> = new Set([
-  "args",
-  // the Promise API has no `schedule` (it uses the default backoff; see `Task`)
-  ...[...CoreTask.optionKeys].filter((key) => key !== "schedule")
-])
+/** The options of a Promise API `Task`: the core's, with `args` and `backoff` (a `schedule` is refused before). */
+const taskOptionKeys: ReadonlySet<string> = new Set(["args", "backoff", ...CoreTask.optionKeys])
+
+/**
+ * A task's options as the core takes them: a `schedule` is refused (the
+ * Promise API takes `backoff`, a function), and a `backoff` becomes one.
+ * The options themselves when there is none (no copy on the hot path).
+ */
+const coreOptions = <O extends TaskOptions<ReadonlyArray<unknown>>>(where: string, name: unknown, o: O): O => {
+  if ("schedule" in o) {
+    const expected = "left out (the Promise API takes `backoff`, a function of the attempt and the error)"
+    validate.invalid(where, "options.schedule", expected, (o as { schedule?: unknown }).schedule, "type")
+  }
+  if (o.backoff === undefined) return o
+  return { ...o, schedule: backoffSchedule(name, validate.func(where, "backoff", o.backoff)) }
+}
 
 /**
  * Options of a {@link Task}.
@@ -103,6 +127,15 @@ export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
   readonly retries?: number | undefined
   /** Decides which failures are retried (timeouts always are). Default: every failure. */
   readonly retryWhile?: ((error: unknown) => boolean) | undefined
+  /**
+   * The wait before each retry, in ms, from the number of the attempt that
+   * failed (1 for the first) and its error (the thrown value, or a
+   * `TaskTimedOut`). A finite number ≥ 0; a throw or another value ends the
+   * task as a `TaskDefect`. An overload's Retry-After still applies: the
+   * retry waits the longer of the two. Default: exponential from 100 ms,
+   * factor 2, jittered, capped at 10 s. @since 0.4.0
+   */
+  readonly backoff?: ((attempt: number, error: unknown) => number) | undefined
   /** Higher starts first among waiting tasks. Default: `0`. */
   readonly priority?: number | undefined
   /** A key with its own cap (see the scheduler's `groups`). Default: none. */
@@ -174,10 +207,7 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
     // made per call on the hot path: no closure for the checks, no copy of the options
     try {
       validate.func("Task", "fn", fn)
-      const o = options === undefined ? undefined : validate.record("Task", "options", options) as TaskOptions<ReadonlyArray<unknown>>
-      if (o !== undefined && "schedule" in o) {
-        validate.invalid("Task", "options.schedule", "left out (the Promise API uses the default backoff)", (o as { schedule?: unknown }).schedule, "type")
-      }
+      const o = options === undefined ? undefined : coreOptions("Task", name, validate.record("Task", "options", options) as TaskOptions<ReadonlyArray<unknown>>)
       const args = o?.args ?? []
       if (!Array.isArray(args)) validate.invalid("Task", "args", "an array", args, "type")
       const call = fn as unknown as (...args: ReadonlyArray<unknown>) => PromiseLike<ValueOf<F>> | ValueOf<F>
@@ -209,6 +239,13 @@ export interface SchedulerOptions {
    * limit, or a limit shared through Redis with `@toolfan/redis`). Default: `{}`.
    */
   readonly groups?: CoreScheduler.Options["groups"]
+  /**
+   * Most tasks waiting for a slot (or their group) at once, beyond those the
+   * free slots take: a task beyond it is refused at once as `TaskInterrupted`
+   * with reason `"queueFull"` (load shedding). An integer ≥ 0 or `Infinity`.
+   * Default: `Infinity`. @since 0.4.0
+   */
+  readonly maxQueued?: number | undefined
 }
 
 /**
@@ -240,11 +277,94 @@ export interface RunOptions {
    * on. A finite number ≥ 0. Default: no limit.
    */
   readonly budget?: number | undefined
+  /**
+   * Told of each attempt's start, each retry and each task's settlement, with
+   * the run's counts (`total`, `queued`, `running`, `done`, `failed`).
+   * Called in a microtask, in order, all before the run resolves; a throw is
+   * reported once per run with `console.error` and never affects the run.
+   * Default: none (and no cost). @since 0.4.0
+   */
+  readonly onProgress?: Progress.Listener | undefined
 }
 
 type Results<T extends ReadonlyArray<Task<any>>> = {
   -readonly [K in keyof T]: T[K] extends Task<infer F> ? TaskResult<ValueOf<F>, unknown> : never
 }
+
+/**
+ * A task of a plan given to `runPlan` that uses the values of others: the
+ * names of its `dependencies` (keys of the plan), and `run(values, signal)`,
+ * called once they have all succeeded, with their values by name. Its other
+ * options are a {@link Task}'s (without `args`).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface PlanStep<A = unknown> extends Omit<TaskOptions<[]>, "args"> {
+  readonly dependencies?: ReadonlyArray<string> | undefined
+  readonly run: (values: Readonly<Record<string, unknown>>, signal: AbortSignal) => PromiseLike<A> | A
+}
+
+/**
+ * A plan: tasks by name — a {@link Task} (named as its key) or a
+ * {@link PlanStep} with dependencies — in any order.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type Plan = Readonly<Record<string, Task<any> | PlanStep<any>>>
+
+/**
+ * The results of a plan, keyed by name.
+ *
+ * @since 0.4.0
+ * @category type-level
+ */
+export type PlanResults<P extends Plan> = {
+  -readonly [K in keyof P]: P[K] extends Task<infer F> ? TaskResult<ValueOf<F>, unknown>
+    : P[K] extends { readonly run: (...args: any) => infer R } ? TaskResult<Awaited<R>, unknown>
+    : never
+}
+
+const stepKeys: ReadonlySet<string> = new Set(["dependencies", "run", ...taskOptionKeys])
+
+/** A Promise API plan as the core's: a `Task` is a node as it is, a step a promise task made from its dependencies' values. */
+const corePlan = (where: string, plan: unknown) =>
+  CorePlan.fromRecord(where, validate.record(where, "plan", plan), (where, name, entry) => {
+    if (entry instanceof Task) {
+      if (entry.name !== name) validate.invalid(where, `plan.${name}`, `a Task named "${name}" (its key)`, entry.name, "range")
+      return { dependencies: [], node: () => ({ task: entry.core, make: undefined }) }
+    }
+    const step = validate.record(where, `plan.${name}`, entry) as unknown as PlanStep
+    if ("args" in step) validate.invalid(where, `plan.${name}.args`, "left out (`run` receives the dependencies' values)", step.args, "type")
+    const call = validate.func<PlanStep["run"]>(where, `plan.${name}.run`, step.run)
+    return {
+      dependencies: step.dependencies,
+      node: () => ({ task: CoreTask.makeAt(where, name, undefined, coreOptions(where, name, step), call as never, stepKeys), make: undefined, call })
+    }
+  }).nodes
+
+/** A run's options checked, as the core takes them. */
+const runOptions = (where: string, options: RunOptions | undefined): CoreRunOptions => {
+  const o = options === undefined ? {} : validate.record(where, "options", options) as RunOptions
+  validate.knownKeys(where, o as Record<string, unknown>, runOptionKeys)
+  const checked = CoreScheduler.checkRunOptions(where, { deadline: o.deadline, budget: o.budget, onProgress: o.onProgress })
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) validate.invalid(where, "signal", "an AbortSignal", o.signal, "type")
+  return { ...checked, signal: o.signal }
+}
+
+/** The core tasks of a Promise API run. */
+const coreTasks = (where: string, tasks: unknown): Array<CoreTask.Any> => {
+  if (!Array.isArray(tasks)) validate.invalid(where, "tasks", "an array of Task", tasks, "type")
+  // an index loop: `map` would skip the holes of a sparse array
+  const core: Array<CoreTask.Any> = []
+  for (let i = 0; i < (tasks as Array<unknown>).length; i++) {
+    const t: unknown = (tasks as Array<unknown>)[i]
+    core.push(t instanceof Task ? t.core : validate.invalid(where, `tasks[${i}]`, "a Task", t, "type"))
+  }
+  return core
+}
+
 
 /**
  * Runs tasks in parallel under a concurrency cap. One scheduler's cap holds
@@ -256,6 +376,7 @@ type Results<T extends ReadonlyArray<Task<any>>> = {
 export class Scheduler {
   readonly #scope: Scope.CloseableScope
   readonly #service: CoreScheduler.Service
+  readonly #internals: CoreScheduler.Internals
   #closing: Promise<void> | undefined = undefined
 
   constructor(options?: SchedulerOptions | undefined) {
@@ -270,6 +391,7 @@ export class Scheduler {
     }
     this.#scope = scope
     this.#service = Effect.runSync(exit)
+    this.#internals = CoreScheduler.internals.get(this.#service)!
   }
 
   /**
@@ -281,23 +403,56 @@ export class Scheduler {
    * (`"shutdown"`).
    */
   run<const T extends ReadonlyArray<Task<any>>>(tasks: T, options?: RunOptions | undefined): Promise<Results<T>> {
-    const { checked, core, signal } = jsErrors(() => {
-      if (!Array.isArray(tasks)) validate.invalid("scheduler.run", "tasks", "an array of Task", tasks, "type")
-      // an index loop: `map` would skip the holes of a sparse array
-      const core: Array<CoreTask.Any> = []
-      for (let i = 0; i < tasks.length; i++) {
-        const t: unknown = tasks[i]
-        core.push(t instanceof Task ? t.core : validate.invalid("scheduler.run", `tasks[${i}]`, "a Task", t, "type"))
-      }
-      const o = options === undefined ? {} : validate.record("scheduler.run", "options", options) as RunOptions
-      validate.knownKeys("scheduler.run", o as Record<string, unknown>, runOptionKeys)
-      const checked = CoreScheduler.checkRunOptions("scheduler.run", { deadline: o.deadline, budget: o.budget })
-      if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-        validate.invalid("scheduler.run", "signal", "an AbortSignal", o.signal, "type")
-      }
-      return { checked, core, signal: o.signal }
-    })
-    return Effect.runPromise(CoreScheduler.internalRuns.get(this.#service)!(core, { ...checked, signal })) as Promise<any>
+    const [core, o] = jsErrors(() => [coreTasks("scheduler.run", tasks), runOptions("scheduler.run", options)] as const)
+    return Effect.runPromise(this.#internals.run(core, o)) as Promise<any>
+  }
+
+  /**
+   * Runs the tasks and yields each result as it settles (completion order):
+   * `for await (const r of scheduler.stream(tasks))`. The tasks start when
+   * the iteration does. Leaving the loop early (`break`, `return`, a throw)
+   * interrupts the tasks still running or waiting — their signals are
+   * aborted, and they have settled when the loop is left. Options and
+   * invalid arguments as `run`'s.
+   */
+  stream<T extends Task<any>>(
+    tasks: ReadonlyArray<T>,
+    options?: RunOptions | undefined
+  ): AsyncIterable<T extends Task<infer F> ? TaskResult<ValueOf<F>, unknown> : never> {
+    const [core, o] = jsErrors(() => [coreTasks("scheduler.stream", tasks), runOptions("scheduler.stream", options)] as const)
+    return Stream.toAsyncIterable(this.#internals.stream(core, o)) as AsyncIterable<any>
+  }
+
+  /**
+   * Runs a plan: tasks by name, each a {@link Task} or a {@link PlanStep}
+   * (`{ dependencies, run(values, signal), ...options }`), as the Effect
+   * API's `Plan.make`. A task starts the moment all its dependencies have
+   * succeeded (not in waves) and receives their values; a task whose
+   * dependency did not succeed does not run and reports `TaskSkipped` naming
+   * it. Resolves with every result keyed by name; never rejects. Unknown
+   * dependencies and cycles throw at once (a `RangeError` naming them).
+   */
+  runPlan<const P extends Plan>(plan: P, options?: RunOptions | undefined): Promise<PlanResults<P>> {
+    const [nodes, o] = jsErrors(() => [corePlan("scheduler.runPlan", plan), runOptions("scheduler.runPlan", options)] as const)
+    return Effect.runPromise(this.#internals.runPlan(nodes, o)) as Promise<any>
+  }
+
+  /**
+   * Resolves once nothing is queued, backing off or running on this
+   * scheduler (at once if nothing is), as p-queue's `onIdle`.
+   */
+  onIdle(): Promise<void> {
+    return Effect.runPromise(this.#service.idle)
+  }
+
+  /**
+   * Cancels the waiting work — tasks waiting for a slot or their group, for
+   * a retry, or for their dependencies in a plan — of every run: each settles
+   * at once as `TaskInterrupted` with reason `"cleared"` (so its run
+   * resolves; nobody hangs). Running tasks go on. Returns how many it cleared.
+   */
+  clear(): number {
+    return Effect.runSync(this.#service.clear)
   }
 
   /** Attempts in flight, tasks waiting for a slot, tasks waiting out a backoff. */
@@ -315,9 +470,12 @@ export class Scheduler {
     // every call gets the same promise: a second close() must also wait for the shutdown
     return this.#closing ??= Effect.runPromise(Scope.close(this.#scope, Exit.void))
   }
+
+  /** `close()`, for `await using scheduler = new Scheduler()`. */
+  declare [Symbol.asyncDispose]: () => Promise<void>
 }
 
-const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "budget"])
+const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "budget", "onProgress"])
 
 /**
  * Options of a {@link MicroBatcher}. Times are milliseconds.
@@ -440,4 +598,10 @@ export class MicroBatcher<I, O> {
     // every call gets the same promise: a second close() must also wait for the batches in flight
     return this.#closing ??= Effect.runPromise(Scope.close(this.#scope, Exit.void))
   }
+
+  /** `close()`, for `await using batcher = new MicroBatcher(...)`. */
+  declare [Symbol.asyncDispose]: () => Promise<void>
 }
+
+// set here, not in the classes: `Symbol.asyncDispose` may be missing at run time (then its registered stand-in)
+disposeByClosing(Scheduler.prototype, MicroBatcher.prototype)

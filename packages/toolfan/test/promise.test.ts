@@ -231,7 +231,7 @@ describe("toolfan/promise", () => {
     it("new Scheduler() - refuses an unknown option, suggesting the one meant", () => {
       expect(() => new Scheduler({ concurrency: 8 } as any)).toThrow(TypeError)
       expect(() => new Scheduler({ concurrency: 8 } as any)).toThrow(
-        "Scheduler: options.concurrency must be one of maxConcurrency, groups (unknown option — did you mean maxConcurrency?), got \"concurrency\" (string)"
+        "Scheduler: options.concurrency must be one of maxConcurrency, groups, maxQueued (unknown option — did you mean maxConcurrency?), got \"concurrency\" (string)"
       )
       expect(() => new Scheduler({ maxConcurency: 3 } as any)).toThrow("did you mean maxConcurrency?")
     })

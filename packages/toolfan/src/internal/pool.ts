@@ -72,6 +72,7 @@ import * as TaskResult from "../TaskResult.js"
 import { type Admission, type Host, unlimited } from "./admission.js"
 import { attempt, classify, correctCost, Direct, timeoutReason } from "./attempt.js"
 import { outcomeTags } from "./observe.js"
+import { dropReclaim, endLend, endReclaim, lend, type LendHost, reclaimed } from "./lend.js"
 import { BucketQueue, remove } from "./queue.js"
 import { currentWorker, interrupted, Job, type Reason, type Run, type RunHost, State, Worker } from "./run.js"
 import { Pauses } from "./pause.js"
@@ -81,7 +82,7 @@ import { Timer } from "./timer.js"
 const always = (): boolean => true
 
 /** @internal */
-export class Pool implements Host, RunHost {
+export class Pool implements Host, RunHost, LendHost {
   active = 0
   pending = 0
   delayed = 0
@@ -96,16 +97,21 @@ export class Pool implements Host, RunHost {
   readonly timer: Timer
   /** Groups told to wait by an overloaded attempt. */
   readonly pauses: Pauses
-  /** Done when the last run is over after `shutdown`. */
+  /** Done when the last open run is over (waited for by `whenIdle` and `shutdown`). */
   private idle: Deferred.Deferred<void> | undefined = undefined
+  /** `max` + `maxQueued`: a new job finding this many jobs running or waiting is refused (`Infinity`: no bound). */
+  private readonly bound: number
 
   constructor(
     readonly max: number,
     /** Each group's admission strategy, made for this pool. */
     groups: Readonly<Record<string, (host: Host) => Admission>>,
     clock: Clock.Clock,
-    readonly runtime: Runtime.Runtime<never>
+    readonly runtime: Runtime.Runtime<never>,
+    /** Most jobs waiting for a slot (or their group) at once; more are refused (`TaskInterrupted`, `"queueFull"`). */
+    maxQueued = Number.POSITIVE_INFINITY
   ) {
+    this.bound = max + maxQueued
     for (const [name, make] of Object.entries(groups)) this.admissions.set(name, make(this))
     this.timer = new Timer(clock, runtime)
     this.pauses = new Pauses(this.timer, this.ready, () => this.pump(undefined))
@@ -122,7 +128,7 @@ export class Pool implements Host, RunHost {
    */
   open(run: Run): void {
     this.runs.add(run)
-    if (run.parent !== undefined) this.lend(run.parent)
+    if (run.parent !== undefined) lend(this, run.parent)
     const signal = run.options.signal
     // a nested run of the Promise API is cancelled through its parent's signal: when closing, that is the shutdown
     const cut = () => this.cancel(run, this.closed ? "shutdown" : "interrupted")
@@ -149,32 +155,48 @@ export class Pool implements Host, RunHost {
     run.cancelled = reason
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
     for (const job of run.jobs) {
-      switch (job?.state) {
-        case State.Waiting:
-        case State.Ready:
-          // the wait it was cut in counts too
-          job.waitMs += this.timer.now() - job.queuedAt
-          this.drop(job)
-          this.settle(job, interrupted(job, reason))
-          break
-        case State.Backoff:
-          this.delayed--
-          if (job.entry !== undefined) this.timer.cancel(job.entry)
-          this.settle(job, interrupted(job, reason))
-          break
-        case State.New:
-          this.settle(job, interrupted(job, reason))
-          break
-        case State.Running:
-          // a spent budget stops what has not started; what runs goes on
-          if (reason !== "budget") this.interrupt(job)
-          break
-        case State.Done:
-        case undefined:
-          break
+      if (job === undefined || job.state === State.Done) continue
+      if (job.state !== State.Running) this.cutWaiting(job, reason)
+      // a spent budget stops what has not started; what runs goes on
+      else if (reason !== "budget") this.interrupt(job)
+    }
+    this.pump(undefined)
+  }
+
+  /**
+   * `clear()`: every job not running — waiting for a slot or its group, for a
+   * retry, or (held) for its dependencies — settles as `TaskInterrupted`
+   * (`"cleared"`); running attempts go on and runs stay open. Returns how many.
+   */
+  clear(): number {
+    let cleared = 0
+    for (const run of this.runs) {
+      for (const job of run.jobs) {
+        if (job === undefined || job.state === State.Done || job.state === State.Running) continue
+        this.cutWaiting(job, "cleared")
+        cleared++
       }
     }
     this.pump(undefined)
+    return cleared
+  }
+
+  /** Settles a job that is not running as `TaskInterrupted`, out of line or out of the timer. */
+  private cutWaiting(job: Job, reason: Reason): void {
+    if (job.state === State.Waiting || job.state === State.Ready) {
+      // the wait it was cut in counts too
+      job.waitMs += this.timer.now() - job.queuedAt
+      this.drop(job)
+    } else if (job.state === State.Backoff) {
+      this.delayed--
+      if (job.entry !== undefined) this.timer.cancel(job.entry)
+    }
+    this.settle(job, interrupted(job, reason))
+  }
+
+  /** Done once no run is open: nothing queued, backing off or running (at once if so now). */
+  whenIdle(): Effect.Effect<void> {
+    return Effect.suspend(() => this.runs.size === 0 ? Effect.void : Deferred.await(this.idle ??= Deferred.unsafeMake(FiberId.none)))
   }
 
   /** Called when the scheduler's scope closes: every run is cancelled. */
@@ -182,8 +204,7 @@ export class Pool implements Host, RunHost {
     return Effect.suspend(() => {
       this.closed = true
       for (const run of this.runs) this.cancel(run, "shutdown")
-      if (this.runs.size > 0) this.idle = Deferred.unsafeMake(FiberId.none)
-      return Effect.ensuring(this.idle === undefined ? Effect.void : Deferred.await(this.idle), Effect.sync(() => this.timer.shutdown()))
+      return Effect.ensuring(this.whenIdle(), Effect.sync(() => this.timer.shutdown()))
     })
   }
 
@@ -194,8 +215,12 @@ export class Pool implements Host, RunHost {
     this.runs.delete(run)
     const over = () => Deferred.unsafeDone(run.over, Exit.void)
     // a nested run is over when its parent holds its slot again
-    if (run.parent === undefined || !this.endLend(run.parent, over)) over()
-    if (this.runs.size === 0 && this.idle !== undefined) Deferred.unsafeDone(this.idle, Exit.void)
+    if (run.parent === undefined || !endLend(this, run.parent, over)) over()
+    if (this.runs.size === 0 && this.idle !== undefined) {
+      const idle = this.idle
+      this.idle = undefined
+      Deferred.unsafeDone(idle, Exit.void)
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -204,6 +229,8 @@ export class Pool implements Host, RunHost {
 
   /** Puts a job in line: its admission decides when it may take a slot. */
   enqueue(job: Job, now: number = this.timer.now()): void {
+    // a new job finding `maxQueued` jobs waiting beyond the free slots is refused (a retry is not: it was admitted)
+    if (this.pending + this.active >= this.bound && job.state === State.New) return this.settle(job, interrupted(job, "queueFull"))
     job.queuedAt = now
     job.state = State.Waiting
     this.pending++
@@ -220,7 +247,7 @@ export class Pool implements Host, RunHost {
   refused(job: Job, error: GroupLimitUnavailable): void {
     this.pending--
     if (job.reclaim === undefined) return this.settle(job, new TaskFailed({ task: job.task.name, error, attempts: job.attempts }))
-    this.endReclaim(job)
+    endReclaim(job)
     job.revoked = error
     this.interrupt(job)
   }
@@ -252,7 +279,7 @@ export class Pool implements Host, RunHost {
   readonly wake = (): unknown => this.pump(undefined)
 
   /** Takes a waiting job out of line, giving back what its admission gave it. */
-  private drop(job: Job): void {
+  drop(job: Job): void {
     this.pending--
     // out of `ready` or its group's queue at once: a job that gave up must not stay behind a stuck one
     remove(job)
@@ -260,7 +287,7 @@ export class Pool implements Host, RunHost {
   }
 
   /** Gives back the slot and what the admission gave. */
-  private release(job: Job): void {
+  release(job: Job): void {
     if (job.holdsSlot) {
       job.holdsSlot = false
       this.active--
@@ -289,7 +316,7 @@ export class Pool implements Host, RunHost {
       this.active++
       job.holdsSlot = true
       if (job.reclaim !== undefined) {
-        this.reclaimed(job)
+        reclaimed(job)
         continue
       }
       this.begin(job, now ??= this.timer.now())
@@ -331,6 +358,7 @@ export class Pool implements Host, RunHost {
     Metrics.inFlight.unsafeUpdate(1, job.tags.group)
     const timeout = job.task.timeoutMs
     if (timeout !== Number.POSITIVE_INFINITY) job.entry = this.timer.lane(now, timeout, this.timedOut, job)
+    if (run.progress !== undefined) run.progress.started(job)
   }
 
   private readonly deadlinePassed = (run: Run): void => this.cancel(run, "deadline")
@@ -382,7 +410,7 @@ export class Pool implements Host, RunHost {
    */
   private interrupt(job: Job): void {
     // an attempt being cut does not need its lent slot back: a nested run waiting for it returns now
-    this.dropReclaim(job)
+    dropReclaim(this, job)
     if (job.cut) return
     job.cut = true
     if (job.controller !== undefined) job.controller.abort(job.timedOut ? timeoutReason(job) : undefined)
@@ -421,7 +449,7 @@ export class Pool implements Host, RunHost {
     // a lent slot was counted out when lent (see `lend`)
     if (job.holdsSlot) Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
     // it ended while waiting to take its lent slot back
-    this.dropReclaim(job)
+    dropReclaim(this, job)
     this.release(job)
   }
 
@@ -478,8 +506,11 @@ export class Pool implements Host, RunHost {
     const state = job.attempts === 1 ? schedule.initial : job.scheduleState
     job.state = State.Backoff
     this.delayed++
+    if (job.run.progress !== undefined) job.run.progress.ended(job)
     return Effect.matchCause(schedule.step(now, input, state), {
-      onFailure: () => this.retryOrSettle(job, error, undefined),
+      // a schedule that dies (a `backoff` function that threw) is a defect of the task, as a throwing `retryWhile` is
+      onFailure: (cause) =>
+        this.retryOrSettle(job, new TaskDefect({ task: job.task.name, defect: Cause.squash(cause), attempts: job.attempts }), undefined),
       onSuccess: ([next, , decision]) => {
         job.scheduleState = next
         const at = ScheduleDecision.isDone(decision) ? undefined : ScheduleIntervals.start(decision.intervals)
@@ -497,6 +528,7 @@ export class Pool implements Host, RunHost {
     }
     // counted once the schedule has decided: one that stops early schedules no retry
     Metrics.retries.unsafeUpdate(1, job.tags.group)
+    if (job.run.progress !== undefined) job.run.progress.retrying(job, error, delay)
     if (delay === 0) this.requeue(job)
     else job.entry = this.timer.at(this.timer.now() + delay, this.requeue, job)
   }
@@ -529,69 +561,5 @@ export class Pool implements Host, RunHost {
     Metrics.taskDuration.unsafeUpdate(result.durationMs, tags)
     if (!result.ok) Metrics.failures.unsafeUpdate(1, tags)
     job.run.record(job, result)
-  }
-
-  // ---------------------------------------------------------------------------
-  // nested runs
-  // ---------------------------------------------------------------------------
-
-  /**
-   * Lends `job`'s slot (and group place) to a nested run, so that a run
-   * started from inside a task can never deadlock on the cap. Nested runs
-   * started together share the one lent slot; the last one to end takes it
-   * back (see `endLend`). No pump here: the nested run's `start` pumps once
-   * its own tasks are queued, so they compete for the lent slot by priority.
-   */
-  private lend(job: Job): void {
-    if (job.lends++ !== 0) return
-    if (job.holdsSlot) {
-      // in_flight counts attempts holding a slot: this one holds none while its nested runs use it
-      Metrics.inFlight.unsafeUpdate(-1, job.tags.group)
-      job.lentPlace = job.place
-      this.release(job)
-      return
-    }
-    // an earlier nested run is still taking the slot back while the task starts another: the slot stays lent
-    // (two reclaims would take two slots), that reclaim is given up and its run returns
-    this.dropReclaim(job)
-  }
-
-  /**
-   * A nested run of `job` ended. When it was the last one, the job queues to
-   * take its slot back ahead of every waiting task, and the nested run
-   * returns once the slot is back (`done`). Returns `false` when there is
-   * nothing to take back (the attempt is over or being interrupted).
-   */
-  private endLend(job: Job, done: () => void): boolean {
-    if (--job.lends > 0 || job.state !== State.Running || job.holdsSlot) return false
-    if (job.cut) return false
-    job.reclaim = done
-    job.priority = Number.POSITIVE_INFINITY
-    job.queuedAt = this.timer.now()
-    this.pending++
-    // no place to take back if it held none (a rate limit's turn): straight to `ready`, ahead of everyone
-    if (job.lentPlace) job.admission.enter(job)
-    else this.admitted(job)
-    return true
-  }
-
-  /** The job took its slot back. */
-  private reclaimed(job: Job): void {
-    Metrics.inFlight.unsafeUpdate(1, job.tags.group)
-    this.endReclaim(job)
-  }
-
-  /** Gives up taking the slot back (the attempt is ending); its nested run returns. */
-  private dropReclaim(job: Job): void {
-    if (job.reclaim === undefined) return
-    if (!job.holdsSlot) this.drop(job)
-    this.endReclaim(job)
-  }
-
-  private endReclaim(job: Job): void {
-    const done = job.reclaim!
-    job.reclaim = undefined
-    job.priority = job.task.priority
-    done()
   }
 }

@@ -1,4 +1,8 @@
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import { describe } from "./describe.js"
 
 /**
  * Calls `evaluate` and reports its value to `succeed`, or its rejection or
@@ -68,3 +72,35 @@ export const promiseEffect = <A>(
     owner.own(controller)
     resumeWith(() => evaluate(signal), resume)
   })
+
+/**
+ * `backoff` as a Schedule: its input is what the pool steps a schedule with
+ * (the thrown value, or the `TaskTimedOut` of a timed-out attempt), its state
+ * the number of the attempt that failed. A throw or a bad wait dies, which the
+ * pool reports as the task's `TaskDefect`. @internal
+ */
+export const backoffSchedule = (name: unknown, backoff: (attempt: number, error: unknown) => number) =>
+  Schedule.makeWithState(1, (now, error: unknown, attempt: number) =>
+    Effect.suspend(() => {
+      const ms = backoff(attempt, error)
+      if (typeof ms !== "number" || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) {
+        return Effect.die(new RangeError(`Task "${String(name)}": backoff must return a finite number of milliseconds ≥ 0, got ${describe(ms)}`))
+      }
+      return Effect.succeed([attempt + 1, ms, ScheduleDecision.continueWith(ScheduleInterval.after(now + ms))] as const)
+    }))
+
+/** `Symbol.asyncDispose`, or its registered stand-in where the runtime has none (`await using` looks it up so). */
+const asyncDispose = (Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")) as typeof Symbol.asyncDispose
+
+/** Gives the prototypes an `[asyncDispose]()` calling `close()` (no polyfill: the global `Symbol` is left as it is). @internal */
+export const disposeByClosing = (...prototypes: ReadonlyArray<object>): void => {
+  for (const proto of prototypes) {
+    Object.defineProperty(proto, asyncDispose, {
+      value: function(this: { close(): Promise<void> }) {
+        return this.close()
+      },
+      writable: true,
+      configurable: true
+    })
+  }
+}

@@ -20,6 +20,7 @@ import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Tracer from "effect/Tracer"
 import type * as GroupLimit from "../GroupLimit.js"
+import type * as P from "../Progress.js"
 import type { GroupLimitUnavailable } from "../GroupLimit.js"
 import type * as Task from "../Task.js"
 import { type TaskError, TaskInterrupted } from "../TaskError.js"
@@ -27,11 +28,12 @@ import type * as TaskResult from "../TaskResult.js"
 import type { Admission, Hold } from "./admission.js"
 import { InContext } from "./context.js"
 import { type GroupTags, tagsOf, type Trace, traceOf } from "./observe.js"
+import { Progress } from "./progress.js"
 import type { List } from "./queue.js"
 import type { TimerEntry } from "./timer.js"
 
-/** Why a run's unfinished tasks were cut. @internal */
-export type Reason = "deadline" | "interrupted" | "shutdown" | "budget"
+/** Why a run's unfinished tasks were cut (`"cleared"`, `"queueFull"`: one task, see the pool). @internal */
+export type Reason = TaskInterrupted["reason"]
 
 /** A job's state; the transitions are listed in pool.ts. @internal */
 export const enum State {
@@ -164,6 +166,7 @@ export const execute = (
   const body = (parent: Job | undefined) =>
     Effect.flatMap(Effect.runtime<any>(), (runtime) => {
       const run = new Run(host, workerRuntime(runtime), options, parent, traceOf(runtime))
+      if (run.progress !== undefined) run.progress.total = tasks.length
       host.open(run)
       const now = host.now()
       for (let i = 0; i < tasks.length; i++) run.add(tasks[i]!, options.held?.(i), now)
@@ -199,6 +202,8 @@ export interface RunOptions {
   readonly budget?: number | undefined
   /** Whether the run keeps its results (default); a stream hands each one out and keeps none. */
   readonly keepResults?: boolean | undefined
+  /** Told of each attempt's start, each retry and each settlement (see `Progress`). */
+  readonly onProgress?: P.Listener | undefined
 }
 
 let runs = 0
@@ -229,6 +234,8 @@ export class Run {
   readonly over = Deferred.unsafeMake<void>(FiberId.none)
   /** Runs the run's workers in its caller's async context (see `InContext`). */
   readonly effectScheduler: InContext
+  /** Its progress, kept only when it has a listener. */
+  readonly progress: Progress | undefined
   constructor(
     readonly host: RunHost,
     /** The caller's runtime, with interruption off outside attempts (see `workerRuntime`). */
@@ -241,6 +248,7 @@ export class Run {
   ) {
     this.effectScheduler = new InContext(runtime)
     this.budget = options.budget ?? Number.POSITIVE_INFINITY
+    this.progress = options.onProgress === undefined ? undefined : new Progress(options.onProgress)
   }
 
   /** Whether its attempts run in spans. */
@@ -293,6 +301,7 @@ export class Run {
     this.jobs[job.index] = undefined
     this.settled++
     const onResult = this.options.onResult
+    if (this.progress !== undefined) this.progress.settled(job, result)
     if (onResult !== undefined) onResult(result, job.index, this)
     if (this.done) this.host.finished(this)
   }

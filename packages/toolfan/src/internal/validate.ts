@@ -7,7 +7,14 @@ const unitPattern = /^(-?\d+(?:\.\d+)?)\s+(nanos?|micros?|millis?|seconds?|minut
  * The `where` of the Promise API's checks: its times are typed as
  * milliseconds, so its messages must not suggest `"5 seconds"`.
  */
-export const promiseApi: ReadonlySet<string> = new Set(["Task", "Scheduler", "scheduler.run", "MicroBatcher"])
+export const promiseApi: ReadonlySet<string> = new Set([
+  "Task",
+  "Scheduler",
+  "scheduler.run",
+  "scheduler.stream",
+  "scheduler.runPlan",
+  "MicroBatcher"
+])
 
 const fail = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range"): never => {
   throw new InvalidOption({ where, option, expected, value, kind })
