@@ -301,6 +301,11 @@ const wholeMillisPerAttempt = (where: string, window: unknown, ms: number, limit
  * with `GroupLimitUnavailable` in both `onUnavailable` modes: it is not
  * retried.
  *
+ * A provider's pause is shared: when an attempt of the group fails as
+ * overloaded with a wait (see toolfan's `Overload`), every process's next
+ * attempts sleep until then (by Redis's clock) before taking their turn; a
+ * turn taken before the pause began is not taken back. Best effort.
+ *
  * Throws `InvalidOption` if an option is invalid, or if the window is shorter
  * than `limit` milliseconds with `"fixed-window"`; nothing connects until a
  * scheduler starts it.

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { Redis } from "ioredis"
-import { GroupLimit, Scheduler, Task } from "toolfan"
+import * as Logger from "effect/Logger"
+import { GroupLimit, Overload, Scheduler, Task } from "toolfan"
 import { thrown } from "../../toolfan/test/utils.js"
 import { RedisLimit } from "../src/index.js"
-import { available, RedisServer } from "./server.js"
+import { available, freePort, RedisServer } from "./server.js"
 
 // RedisLimit.rate against a real redis-server, in real time (it.live).
 
@@ -86,6 +87,42 @@ describe.skipIf(!available)("RedisLimit.rate", () => {
     expectWindows(3, 1000, 7))
 
   it.live("fixed-window with a fractional window works", () => expectWindows(2, 200.5, 4))
+
+  it.live("a provider's wait told to one scheduler holds back the attempts of another using the key, for the time Redis says", () =>
+    Effect.gen(function*() {
+      const key = freshKey()
+      const limit = () => RedisLimit.rate({ key, limit: 100, window: 1000, redis: server.url })
+      const a = yield* Scheduler.make({ groups: { llm: limit() } })
+      const b = yield* Scheduler.make({ groups: { llm: limit() } })
+      const warm = timed(1)
+      yield* b.run(warm.tasks) // b connected: it would start the next task at once
+      const t0 = performance.now()
+      const refused = Task.make("refused", Effect.fail(new Overload.Overloaded({ retryAfterMs: 300 })), { group: "llm" })
+      const [r] = yield* a.run([refused])
+      expect(r!.ok).toBe(false)
+      const pauseKey = `toolfan:rate:${key}:paused`
+      const admin = yield* Effect.acquireRelease(Effect.sync(() => new Redis(server.port, "127.0.0.1")), (c) => Effect.sync(() => c.disconnect()))
+      for (let i = 0; i < 40 && (yield* Effect.promise(() => admin.exists(pauseKey))) === 0; i++) yield* Effect.sleep(5)
+      expect(yield* Effect.promise(() => admin.exists(pauseKey))).toBe(1)
+      // a shorter wait does not shorten it
+      const short = Task.make("short", Effect.fail(new Overload.Overloaded({ retryAfterMs: 20 })), { group: "llm" })
+      yield* b.run([short]).pipe(Effect.timeout("1 second"), Effect.ignore)
+      const { starts, tasks } = timed(1)
+      const [ok] = yield* b.run(tasks)
+      expect(ok!.ok).toBe(true)
+      expect(starts[0]! - t0).toBeGreaterThanOrEqual(280)
+    }).pipe(Effect.scoped))
+
+  it.live("a pause that cannot be recorded (Redis unreachable) is logged; overloaded() never throws", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const port = yield* Effect.promise(freePort) // nothing listens there
+      const limiter = yield* RedisLimit.rate({ key: freshKey(), limit: 3, window: 1000, redis: `redis://127.0.0.1:${port}`, timeout: 100 })
+        .start.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => logs.push(String(message))))))
+      expect(() => limiter.overloaded!(100, 0)).not.toThrow()
+      yield* Effect.sleep(400)
+      expect(logs).toEqual([expect.stringContaining("could not share a pause of 100 ms")])
+    }).pipe(Effect.scoped))
 
   it.live("a command Redis refuses fails the task at once, in both modes: it is not \"unreachable\"", () =>
     Effect.gen(function*() {

@@ -2,18 +2,31 @@
  * A rate limit shared through Redis: `@effect/experimental`'s `RateLimiter`
  * with its Redis store (ioredis), in "delay" mode — each attempt reserves its
  * turn in the window with one script call and sleeps until then, holding no
- * slot. Only how Redis being unreachable, or refusing a command, is handled
- * is ours.
+ * slot. How Redis being unreachable, or refusing a command, is handled is
+ * ours, and so is the provider's pause:
+ *
+ * - **The pause, shared**: an attempt told to wait by the provider
+ *   (`Limiter.overloaded`) records the pause in Redis beside the limit (a key
+ *   that expires when it ends, by Redis's clock; a shorter wait never
+ *   shortens a longer one). Every attempt of every process reads what is
+ *   left of it (`PTTL`, one more round trip) and sleeps it out before taking
+ *   its turn in the window. A turn taken before the pause began is not taken
+ *   back: that attempt may still start during the pause (the scheduler that
+ *   was told holds its own attempts back itself).
+ * - **Best effort**: a pause that cannot be recorded is logged; one that
+ *   cannot be read counts as none (taking the turn then reports Redis).
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { RedisOptions } from "ioredis"
 import { GroupLimit } from "toolfan"
-import { reconnecting, refused } from "./connection.js"
+import { client, reconnecting, refused } from "./connection.js"
 import type { Connection } from "./options.js"
+import { pauseMillis } from "./pause.js"
 
 /** @internal */
 export interface RateOptions {
@@ -30,6 +43,19 @@ export interface RateOptions {
 }
 
 const nothing: GroupLimit.Permit = { release: () => {} }
+
+// KEYS: the pause. ARGV: the wait (whole ms ≥ 1). Pauses until the later of the pause there is and now + the wait.
+const PAUSE = `
+if redis.call('PTTL', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1
+`
+
+interface PauseCommands {
+  toolfanRatePause(key: string, ms: number): Promise<number>
+}
 
 const redisOptions = (connection: Connection, timeoutMs: number, prefix: string): RedisOptions & { prefix: string } => {
   const base: RedisOptions = typeof connection === "string" ? parseUrl(connection) : connection
@@ -87,8 +113,32 @@ export const start = (o: RateOptions): Effect.Effect<GroupLimit.Limiter, never, 
       Effect.flatMap(({ delay }) => Duration.isZero(delay) ? Effect.succeed(nothing) : Effect.as(Effect.sleep(delay), nothing))
     )
     // "wait" waits for Redis to be reachable, not for it to stop refusing a command: a refusal fails the attempt
-    const acquire = o.onUnavailable === "wait"
+    const take = o.onUnavailable === "wait"
       ? Effect.retry(consume, { schedule: reconnecting, while: (e) => !refused(e.cause) })
       : consume
-    return { acquire: () => acquire }
+    const pause = yield* sharedPause(o)
+    return { acquire: () => Effect.zipRight(pause.wait, take), overloaded: pause.overloaded }
+  })
+
+/** The provider's pause, shared through Redis by every process using the limit (see the header). */
+const sharedPause = (o: RateOptions) =>
+  Effect.gen(function*() {
+    const c = yield* client(o.connection, o.timeoutMs)
+    c.redis.defineCommand("toolfanRatePause", { numberOfKeys: 1, lua: PAUSE })
+    const redis = c.redis as typeof c.redis & PauseCommands
+    const key = `${o.prefix}${o.key}:paused`
+    const runtime = yield* Effect.runtime<never>()
+    // what is left of the pause (ms), or 0: none, or Redis could not tell (taking the turn reports it)
+    const left = Effect.promise(() => c.ready().then(() => redis.pttl(key)).catch(() => 0))
+    const wait = Effect.flatMap(left, (ms) => ms > 0 ? Effect.sleep(ms) : Effect.void)
+    const overloaded = (waitMs: number): void => {
+      const ms = pauseMillis(waitMs)
+      if (ms === undefined) return
+      const record = Effect.tryPromise(() => c.ready().then(() => redis.toolfanRatePause(key, ms)))
+      Runtime.runFork(
+        runtime,
+        Effect.catchAllCause(record, (cause) => Effect.logWarning(`toolfan: ${o.description} could not share a pause of ${ms} ms`, cause))
+      )
+    }
+    return { wait, overloaded }
   })
