@@ -3,27 +3,12 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import * as Effect from "effect/Effect"
 import { GroupLimit } from "../src/index.js"
 import { MicroBatcher, Scheduler, Task } from "../src/promise.js"
+import { noUnhandledRejections, sleep } from "./promiseUtils.js"
 
 // Real time here: the Promise API is for code without Effect, so these are
 // small integration tests with a few milliseconds of sleep; behaviour in
 // virtual time is covered by Scheduler.test.ts on the same core.
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer)
-      reject(new Error("aborted"))
-    })
-  })
-
-const unhandled: Array<unknown> = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
-beforeAll(() => {
-  process.on("unhandledRejection", onUnhandled)
-})
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled)
-})
+const unhandled = noUnhandledRejections()
 
 describe("toolfan/promise", () => {
   it("Scheduler.run() - one result per task, in input order, and never rejects", async () => {

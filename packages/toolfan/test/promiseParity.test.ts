@@ -1,27 +1,11 @@
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it, vi } from "@effect/vitest"
 import { MicroBatcher, type Progress, Scheduler, Task } from "../src/promise.js"
 import { Overload } from "../src/index.js"
+import { noUnhandledRejections, sleep } from "./promiseUtils.js"
 
 // Real time with tiny durations, as in promise.test.ts: what is asserted is
 // order, counts and which signal was aborted, never how long something took.
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer)
-      reject(new Error("aborted"))
-    })
-  })
-
-const unhandled: Array<unknown> = []
-const onUnhandled = (reason: unknown) => unhandled.push(reason)
-beforeAll(() => {
-  process.on("unhandledRejection", onUnhandled)
-})
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled)
-  expect(unhandled).toEqual([])
-})
+noUnhandledRejections()
 
 describe("toolfan/promise (parity with the Effect API and p-queue)", () => {
   describe("stream()", () => {

@@ -3,26 +3,12 @@
  * Promise API throws, with a message naming where, the parameter and the
  * value: `mcpTask: tool must be a non-empty string, got 5 (number)`.
  */
-
-/** A value as a message shows it (the same form as toolfan's messages). */
-export const show = (u: unknown): string => {
-  if (u === null || u === undefined) return String(u)
-  if (typeof u === "function") return `a function (${u.name === "" ? "anonymous" : u.name})`
-  if (typeof u === "string") return `${JSON.stringify(u)} (string)`
-  if (typeof u !== "object") return `${String(u)} (${typeof u})`
-  if (Array.isArray(u)) return `an array of length ${u.length}`
-  try {
-    const json = JSON.stringify(u)
-    return `${json.length > 60 ? json.slice(0, 57) + "..." : json} (object)`
-  } catch {
-    return "an object"
-  }
-}
+import { showValue } from "toolfan/shared"
 
 /** Throws a `TypeError` (wrong type) or `RangeError` (right type, unusable value). */
 export const invalid = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range" = "type"): never => {
   const Ctor = kind === "type" ? TypeError : RangeError
-  throw new Ctor(`${where}: ${option} must be ${expected}, got ${show(value)}`)
+  throw new Ctor(`${where}: ${option} must be ${expected}, got ${showValue(value)}`)
 }
 
 /** Whether `u` is a plain object (not null, not an array). */
