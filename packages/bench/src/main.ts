@@ -4,6 +4,7 @@
  *   npm run bench              # the full suite (≈ 4 minutes on 2 cores)
  *   npm run bench -- --smoke   # tiny sizes, 3 repetitions: keeps the harness working (no timing assertions)
  *   npm run bench -- --only=redis,batching   # some sections only
+ *   npm run bench -- --only=limits --svg=docs   # also draws docs/limits-adaptive.svg
  *
  * Every figure is the median of ≥ 9 interleaved repetitions after a warm-up
  * (3 with --smoke); a ratio is the median of the per-repetition ratios against

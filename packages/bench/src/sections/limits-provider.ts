@@ -40,6 +40,8 @@ export class Provider {
   refused = 0
   accepted = 0
   early = 0
+  /** When (performance.now) each refused request arrived. */
+  readonly refusedAt: Array<number> = []
   /** Per caller: the earliest time (performance.now) its retry may come, from the last wait it was given. */
   private readonly earliest = new Map<string | number, number>()
 
@@ -59,6 +61,7 @@ export class Provider {
     const wait = Math.ceil(((1 - this.tokens) * 1000) / R)
     this.earliest.set(caller, now + wait)
     this.refused++
+    this.refusedAt.push(now)
     return wait
   }
 

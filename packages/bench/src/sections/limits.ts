@@ -32,8 +32,10 @@
  * requests sent); early retries; calls given up. Throughput, as a share of
  * what the provider allowed over the run, is in the notes.
  */
+import * as fs from "node:fs"
 import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
+import * as path from "node:path"
 import * as readline from "node:readline"
 import type { Readable, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
@@ -43,6 +45,7 @@ import PQueue from "p-queue"
 import pRetry from "p-retry"
 import { GroupLimit, Scheduler, Task } from "toolfan"
 import { measure, median, note, ratio, type Row, sleepMs, smoke } from "../harness.js"
+import { capChart } from "./limits-chart.js"
 import type { Config, Report } from "./limits-child.js"
 import { BURST, LATENCY_MS, Provider, R, REFUSED_MS, serve } from "./limits-provider.js"
 
@@ -85,7 +88,7 @@ const pQueueCase = async (n: number, cap: number): Promise<Outcome> => {
 const toolfanCase = (
   n: number,
   group: number | GroupLimit.GroupLimit,
-  timeline?: Array<readonly [number, number]>
+  timeline?: Timeline
 ): Promise<Outcome> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const provider = new Provider()
@@ -94,10 +97,12 @@ const toolfanCase = (
       Task.fromPromise(`call ${i}`, () => provider.call(i), { group: "llm", retries: 5 }))
     const start = performance.now()
     if (timeline !== undefined) {
-      timeline.length = 0
+      timeline.samples.length = 0
+      timeline.refusals = provider.refusedAt
+      timeline.start = start
       const sample = Effect.flatMap(scheduler.stats, (stats) =>
-        Effect.sync(() => timeline.push([performance.now() - start, stats.caps?.llm ?? Number.NaN])))
-      yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced("50 millis")))
+        Effect.sync(() => timeline.samples.push([performance.now() - start, stats.caps?.llm ?? Number.NaN])))
+      yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced("10 millis")))
     }
     const results = yield* scheduler.run(tasks)
     const ms = performance.now() - start
@@ -186,6 +191,16 @@ const startRedis = async (): Promise<{ readonly url: string; readonly stop: () =
   return `redis-server did not answer on 127.0.0.1:${port} within 5 s`
 }
 
+/** The adaptive cap of one case over time, and the requests refused (performance.now), for the note and the picture. */
+interface Timeline {
+  readonly samples: Array<readonly [number, number]>
+  refusals: ReadonlyArray<number>
+  start: number
+}
+
+/** `--svg=<dir>`: where to write the adaptive cap's picture (docs/limits-adaptive.svg is made with `--svg=docs`). */
+const svgDir = process.argv.find((a) => a.startsWith("--svg="))?.slice("--svg=".length)
+
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 export const run = async (): Promise<Array<Row>> => {
@@ -193,7 +208,7 @@ export const run = async (): Promise<Array<Row>> => {
   const caps = [4, 8, 16] as const
   const ideal = ((N - BURST) * 1000) / R + LATENCY_MS
   const timelineCap = 16
-  const timeline: Array<readonly [number, number]> = []
+  const timeline: Timeline = { samples: [], refusals: [], start: 0 }
   const outcomes: Record<string, Array<Outcome>> = {}
   const cases: Record<string, () => Promise<number>> = {}
   const add = (name: string, f: () => Promise<Outcome>) => {
@@ -314,7 +329,17 @@ export const run = async (): Promise<Array<Row>> => {
   }
   note(
     `limits: adaptive cap (initial ${timelineCap}) over time, (ms, cap) every 50 ms: ` +
-      timeline.map(([t, c]) => `(${t.toFixed(0)}, ${c})`).join(" ")
+      timeline.samples.filter((_, i) => i % 5 === 0).map(([t, c]) => `(${t.toFixed(0)}, ${c})`).join(" ")
   )
+  if (svgDir !== undefined) {
+    const file = path.join(svgDir, "limits-adaptive.svg")
+    fs.writeFileSync(file, capChart({
+      title: `GroupLimit.adaptive({ initial: ${timelineCap} }) against a provider of ${R} requests/s, ${LATENCY_MS} ms each (last repetition)`,
+      samples: timeline.samples,
+      refusals: timeline.refusals.map((t) => t - timeline.start),
+      fit: (R * LATENCY_MS) / 1000
+    }))
+    note(`limits: the adaptive cap's picture written to ${file}`)
+  }
   return rows
 }
