@@ -6,7 +6,8 @@
  *
  * The tool calls' timeline comes from the scheduler's own spans
  * (`Timeline.capture`, from @toolfan/timeline): drawn in the terminal, and written as a web page
- * (`timeline.html` in the temp directory, or `$TOOLFAN_TIMELINE_HTML`).
+ * (`toolfan-timeline.html` in the current directory — the repository's root
+ * under `npm start` — or the path in `$TOOLFAN_TIMELINE_HTML`).
  *
  * Everything is offline and deterministic: the tools and the model are fakes
  * with fixed latencies (see `tools.ts` and `llm.ts`) and retries wait a fixed
@@ -14,7 +15,6 @@
  * noise.
  */
 import { writeFileSync } from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -78,11 +78,11 @@ const WIDTH = 100
 const color = stdoutHasColor()
 const paint = painter(color)
 
-/** Where the HTML timeline goes: `$TOOLFAN_TIMELINE_HTML`, or `timeline.html` in the temp directory. */
-const htmlPath = (): string => {
-  const fromEnv = process.env["TOOLFAN_TIMELINE_HTML"] ?? ""
-  return fromEnv !== "" ? path.resolve(fromEnv) : path.join(os.tmpdir(), "timeline.html")
-}
+/**
+ * Where the HTML timeline goes: `$TOOLFAN_TIMELINE_HTML`, or
+ * `toolfan-timeline.html` in the current directory (git ignores that name).
+ */
+const htmlPath = (): string => path.resolve(process.env["TOOLFAN_TIMELINE_HTML"] || "toolfan-timeline.html")
 
 const ms = (d: Duration.Duration): number => Math.round(Duration.toMillis(d))
 

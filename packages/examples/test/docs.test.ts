@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 
@@ -8,9 +8,8 @@ import { describe, expect, it } from "@effect/vitest"
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const pages = [
   "README.md",
-  "packages/toolfan/README.md",
-  "packages/vercel-ai/README.md",
-  "packages/openai-agents/README.md",
+  ...readdirSync(`${root}packages`).filter((dir) => existsSync(`${root}packages/${dir}/README.md`))
+    .map((dir) => `packages/${dir}/README.md`),
   ...readdirSync(`${root}docs`).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)
 ]
 
