@@ -106,6 +106,9 @@ const peersToInstall = () => {
   for (const { dir, pkg } of published) visit(pkg.peerDependencies, pkg.peerDependenciesMeta, dir, pkg.name)
   const typesNode = repoVersion("@types/node", ".")
   if (typesNode !== undefined && !pinned.has("@types/node")) pinned.set("@types/node", typesNode.version)
+  // the `ai` SDK's declarations import 'json-schema' without depending on its types: a project that checks them
+  // (the bundler consumer, skipLibCheck off) needs them, as a user of @toolfan/vercel-ai doing the same would
+  if (pinned.has("ai")) pinned.set("@types/json-schema", "7.0.15")
   return [...pinned].map(([name, version]) => `${name}@${version}`)
 }
 
@@ -253,10 +256,13 @@ const smokeSource = (typed) => {
 }
 
 /**
- * A consumer's tsconfig: `strict` and `exactOptionalPropertyTypes` for both;
- * the nodenext one as a Node project usually is (`skipLibCheck`, no DOM), the
+ * A consumer's tsconfig, `strict` for both: the nodenext one as a Node project
+ * usually is (`skipLibCheck`, no DOM), with `exactOptionalPropertyTypes`; the
  * bundler one checks every declaration file, ours included (with the DOM lib,
- * which @effect/platform's and @effect/rpc's declarations need).
+ * which @effect/platform's and @effect/rpc's declarations need), without
+ * `exactOptionalPropertyTypes`: the `ai` SDK's own declarations do not compile
+ * under it (@ai-sdk/provider-utils 5, TS2344), and a project checking them has
+ * to leave it off.
  */
 const tsconfig = (module, moduleResolution, outDir) => ({
   compilerOptions: {
@@ -266,7 +272,7 @@ const tsconfig = (module, moduleResolution, outDir) => ({
     moduleResolution,
     types: ["node"],
     strict: true,
-    exactOptionalPropertyTypes: true,
+    exactOptionalPropertyTypes: moduleResolution !== "bundler",
     skipLibCheck: moduleResolution !== "bundler",
     outDir,
     rootDir: "src"
