@@ -22,8 +22,6 @@
  * @since 0.5.0
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -63,16 +61,22 @@ export interface ToolOptions<E, A> extends Task.Options<E, A> {
 }
 
 /**
+ * @since 0.5.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("toolfan/ToolPlan/Tool")
+
+/**
  * A tool a plan may call: its parameters Schema, its effect from the decoded
  * arguments, its options. Made with {@link tool}.
  *
  * @since 0.5.0
  * @category models
  */
-export interface Tool<A, E = never, R = never> {
+export interface Tool<out A, out E = never, out R = never> {
+  readonly [TypeId]: { readonly _A: (_: never) => A; readonly _E: (_: never) => E; readonly _R: (_: never) => R }
+  /** The Schema its arguments are decoded with. */
   readonly parameters: Schema.Schema.AnyNoContext
-  readonly run: (args: any) => Effect.Effect<A, E, R>
-  readonly options: ToolOptions<E, A>
 }
 
 /**
@@ -123,21 +127,7 @@ export const isCallRefused = (u: unknown): u is CallRefused =>
 
 const engines = new WeakMap<object, internal.Tool>()
 
-/**
- * The decoder of a parameters Schema, as the engine takes it: the issues as
- * one line (`url: Expected string, actual 3`). Synchronous: a Schema with an
- * asynchronous transformation refuses every call. @internal
- */
-export const decoder = (parameters: Schema.Schema.AnyNoContext): internal.Tool["decode"] => {
-  const decode = Schema.decodeUnknownEither(parameters, { errors: "all" })
-  return (args) => {
-    const decoded = decode(args)
-    if (Either.isRight(decoded)) return { args: decoded.right }
-    return ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-      .map((issue) => issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
-      .join("; ")
-  }
-}
+const variance = { _A: (_: never) => _, _E: (_: never) => _, _R: (_: never) => _ }
 
 /**
  * Makes a tool: `run` receives the call's arguments decoded with
@@ -170,10 +160,10 @@ export const tool = <P extends Schema.Schema.AnyNoContext, A, E = never, R = nev
   const { output, ...taskOptions } = options === undefined ? {} as ToolOptions<E, A> : validate.record(where, "options", options) as ToolOptions<E, A>
   if (output !== undefined) validate.func(where, "output", output)
   const template = Task.makeAt(where, "tool", Effect.void, taskOptions)
-  const made: Tool<A, E, R> = { parameters, run, options: options ?? {} }
+  const made = { [TypeId]: variance, parameters } as unknown as Tool<A, E, R>
   engines.set(made, {
     template,
-    decode: decoder(parameters),
+    decode: internal.decoder(parameters),
     task: (named, args) => Task.withEffect(named, Effect.suspend(() => run(args as Schema.Schema.Type<P>))),
     output: output as internal.Tool["output"]
   })

@@ -24,7 +24,9 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Task from "../Task.js"
@@ -65,6 +67,22 @@ export interface Tool {
   readonly task: (template: Task.Any, args: unknown) => Task.Any
   /** What references read of a success (default: the value). */
   readonly output?: ((value: unknown) => unknown) | undefined
+}
+
+/**
+ * The decoder of a parameters Schema, as the engine takes it: the issues as
+ * one line (`url: Expected string, actual 3`). Synchronous: a Schema with an
+ * asynchronous transformation refuses every call. @internal
+ */
+export const decoder = (parameters: Schema.Schema.AnyNoContext): Tool["decode"] => {
+  const decode = Schema.decodeUnknownEither(parameters, { errors: "all" })
+  return (args) => {
+    const decoded = decode(args)
+    if (Either.isRight(decoded)) return { args: decoded.right }
+    return ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+      .map((issue) => issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
+      .join("; ")
+  }
 }
 
 interface Node {
