@@ -1,13 +1,14 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { Scheduler, ToolPlan } from "../src/index.js"
+import { Plan, Scheduler, Task, ToolPlan } from "../src/index.js"
 import { Probe, runFor, thrown } from "./utils.js"
 
 class Flaky extends Data.TaggedError("Flaky")<{}> {}
@@ -352,6 +353,43 @@ describe("ToolPlan", () => {
         expect(probe.active).toBe(0)
         const again = yield* ToolPlan.run([{ id: "c", tool: "count", args: { n: "1" } }], toolsFor(probe))
         expect(again[0]!.value).toBe(2)
+      }).pipe(withScheduler()))
+  })
+
+  describe("the bench's workload (packages/bench, section plans), in virtual time", () => {
+    // 8 calls, one every 100 ms from 0, the stream ending at 800 ms; a DAG of depth 3; tools of 200–600 ms
+    const plan = [
+      { id: "search_a", ms: 500, refs: [] },
+      { id: "search_b", ms: 400, refs: [] },
+      { id: "fetch_a", ms: 300, refs: ["search_a"] },
+      { id: "fetch_b", ms: 200, refs: ["search_b"] },
+      { id: "weather", ms: 300, refs: [] },
+      { id: "summarize", ms: 300, refs: ["fetch_a", "fetch_b"] },
+      { id: "stock", ms: 200, refs: [] },
+      { id: "compare", ms: 300, refs: ["weather", "stock"] }
+    ]
+    const work = ToolPlan.tool(
+      Schema.Struct({ ms: Schema.Number, inputs: Schema.Array(Schema.Boolean) }),
+      ({ ms }) => Effect.as(Effect.sleep(ms), { done: true })
+    )
+    const elapsed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.map(Effect.timed(self), ([d]) => Duration.toMillis(d)))
+        yield* TestClock.adjust(10_000)
+        return yield* Fiber.join(fiber)
+      })
+
+    it.effect("streaming dispatch ends at max(plan end, critical path) = 1100 ms; whole plan then runPlan 1900; one call per turn 4900", () =>
+      Effect.gen(function*() {
+        const calls = plan.map((c, i) => [i * 100, { id: c.id, tool: "work", args: { ms: c.ms, inputs: c.refs.map((r) => `$${r}.done`) } }] as const)
+        const streamed = Stream.concat(arriving(calls), Stream.drain(Stream.fromEffect(Effect.sleep(100))))
+        const streaming = yield* elapsed(ToolPlan.run(streamed, { work }))
+        const dag = Plan.make(Object.fromEntries(plan.map((c) => [c.id, { dependencies: c.refs, run: () => Effect.sleep(c.ms) }])))
+        const whole = yield* elapsed(Effect.zipRight(Effect.sleep(800), Scheduler.runPlan(dag)))
+        const react = Effect.forEach(plan, (c) => Effect.zipRight(Effect.sleep(300), Scheduler.run([Task.make(c.id, Effect.sleep(c.ms))])))
+        const oneByOne = yield* elapsed(react)
+        expect([streaming, whole, oneByOne]).toEqual([1100, 1900, 4900])
+        expect(oneByOne / streaming).toBeGreaterThanOrEqual(1.8)
       }).pipe(withScheduler()))
   })
 })
