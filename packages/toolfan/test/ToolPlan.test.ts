@@ -317,6 +317,39 @@ describe("ToolPlan", () => {
         expect([results[3]!.value, results[3]!.attempts]).toEqual(["ok", 3])
       }).pipe(withScheduler({ groups: { web: 2 } })))
 
+    it.effect("run() - timeouts and priorities apply to calls", () =>
+      Effect.gen(function*() {
+        const probe = new Probe()
+        const step = (priority: number) => ToolPlan.tool(Schema.String, (tag) => probe.sleep(tag, 100, tag), { priority })
+        const hang = ToolPlan.tool(Schema.Unknown, () => Effect.never, { timeout: 50 })
+        const results = yield* runFor(1000, ToolPlan.run([
+          { id: "first", tool: "low", args: "first" },
+          { id: "low", tool: "low", args: "low" },
+          { id: "high", tool: "high", args: "high" },
+          { id: "stuck", tool: "hang" }
+        ], { low: step(0), high: step(5), hang }))
+        // one slot: "first" takes it, then the higher priority goes before the earlier call
+        expect(probe.startOrder()).toEqual(["first", "high", "low"])
+        assert(results[3]!.error?._tag === "TaskTimedOut")
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
+    it.effect("run() - a plan run from inside a task of the same scheduler borrows its slot (no deadlock at cap 1)", () =>
+      Effect.gen(function*() {
+        const inner = ToolPlan.tool(Schema.Number, (n) => Effect.as(Effect.sleep(10), n * 2))
+        const outer = ToolPlan.tool(Schema.Number, (n) =>
+          Effect.map(ToolPlan.run([{ id: "a", tool: "inner", args: n }, { id: "b", tool: "inner", args: "$a" }], { inner }), (rs) => rs[1]!.value))
+        const results = yield* runFor(100, ToolPlan.run([{ id: "o", tool: "outer", args: 5 }], { outer }))
+        expect(results[0]!.value).toBe(20)
+      }).pipe(withScheduler({ maxConcurrency: 1 })))
+
+    it.effect("run() - onProgress counts each call as it arrives", () =>
+      Effect.gen(function*() {
+        const totals: Array<string> = []
+        const calls = arriving([[0, { id: "a", tool: "count", args: { n: "1" } }], [100, { id: "b", tool: "count", args: { n: "2" } }]])
+        yield* runFor(200, ToolPlan.run(calls, toolsFor(new Probe()), { onProgress: (e) => totals.push(`${e.type} ${e.task} ${e.counts.total}`) }))
+        expect(totals).toEqual(["started a 1", "settled a 1", "started b 2", "settled b 2"])
+      }).pipe(withScheduler()))
+
     it.effect("run() - at the deadline stops reading the stream and returns, the running calls interrupted", () =>
       Effect.gen(function*() {
         const probe = new Probe()
