@@ -212,9 +212,11 @@ describe("ToolPlan", () => {
           { id: "s", tool: "search", args: { q: "again" } },
           { id: "f", tool: "fetch", args: { url: "$ s" } },
           { id: "g", tool: "fetch", args: { url: { $ref: "s", path: "items.0.url", extra: 1 } } },
-          { tool: "fetch" }
+          { tool: "fetch" },
+          { id: "h", args: {} },
+          { id: "after", tool: "fetch", args: { url: "$h" } }
         ] as Array<ToolPlan.Call>, toolsFor(new Probe())))
-        expect(results.map((r) => r.name)).toEqual(["#0", "s", "s", "f", "g", "#5"])
+        expect(results.map((r) => r.name)).toEqual(["#0", "s", "s", "f", "g", "#5", "h", "after"])
         expect(refusal(results[0]!).message).toBe(
           `call #0 (position 0 in the plan) is not a call: expected { "id": "<unique id>", "tool": "<tool name>", "args": { ... } }, got 42`
         )
@@ -223,6 +225,12 @@ describe("ToolPlan", () => {
         expect(refusal(results[3]!).message).toContain(`args.url is "$ s", which is not a reference`)
         expect(refusal(results[4]!).reason).toBe("MalformedReference")
         expect(refusal(results[5]!).reason).toBe("MalformedCall")
+        expect(refusal(results[6]!).message).toBe(
+          `call "h": not a call: expected { "id": "<unique id>", "tool": "<tool name>", "args": { ... } }, got {"id":"h","args":{}}`
+        )
+        // a call referencing a malformed one is skipped, naming it
+        assert(results[7]!.error?._tag === "TaskSkipped")
+        expect(results[7]!.error.dependency).toBe("h")
       }).pipe(withScheduler()))
 
     it.effect("run() - a refusal is never retried, whatever the tool's retries", () =>

@@ -84,4 +84,30 @@ describe("toolfan/promise runCalls", () => {
     expect(() => scheduler.runCalls([], { echo: { run: () => 1, args: [] } as never })).toThrow(/args/)
     await scheduler.close()
   })
+
+  it("Scheduler.runCalls() - aborting the signal stops reading the plan and resolves with the calls aborted", async () => {
+    const scheduler = new Scheduler()
+    const controller = new AbortController()
+    let aborted = false
+    async function* endless(): AsyncGenerator<Call> {
+      yield { id: "a", tool: "wait", args: {} }
+      await new Promise(() => {}) // the model never finishes its plan
+    }
+    const pending = scheduler.runCalls(endless(), {
+      wait: {
+        run: (_: unknown, signal: AbortSignal) =>
+          new Promise((_, reject) =>
+            signal.addEventListener("abort", () => {
+              aborted = true
+              reject(new Error("aborted"))
+            }))
+      }
+    }, { signal: controller.signal })
+    await sleep(5)
+    controller.abort()
+    const results = await pending
+    expect(results.map((r) => r.error?._tag)).toEqual(["TaskInterrupted"])
+    expect(aborted).toBe(true)
+    await scheduler.close()
+  })
 })

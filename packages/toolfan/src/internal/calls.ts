@@ -138,21 +138,20 @@ export class Calls {
     const k = this.arrived++
     if (this.run.progress !== undefined) this.run.progress.total++
     const c = typeof call === "object" && call !== null ? call as Record<string, unknown> : undefined
-    const id = c?.["id"]
-    if (c === undefined || typeof id !== "string" || id === "" || typeof c["tool"] !== "string") {
-      const name = typeof id === "string" && id !== "" ? id : `#${k}`
-      const expected = `expected { "id": "<unique id>", "tool": "<tool name>", "args": { ... } }`
-      return this.refuseNew(name, "MalformedCall", `call ${name} (position ${k} in the plan) is not a call: ${expected}, got ${describe(call)}`)
-    }
+    const id = typeof c?.["id"] === "string" && c["id"] !== "" ? c["id"] : undefined
+    const malformed = () => `not a call: expected { "id": "<unique id>", "tool": "<tool name>", "args": { ... } }, got ${describe(call)}`
+    if (id === undefined) return this.refuseNew(`#${k}`, "MalformedCall", `call #${k} (position ${k} in the plan) is ${malformed()}`)
     if (this.nodes.has(id)) {
       return this.refuseNew(id, "DuplicateId", `call "${id}": the id "${id}" is already used by an earlier call of the plan; give each call its own id`)
     }
-    const name = c["tool"] as string
-    const tool = this.tools.get(name)
+    const name = c!["tool"]
+    const tool = typeof name === "string" ? this.tools.get(name) : undefined
     const template = named(tool?.template ?? this.base, id)
-    const node: Node = { id, index: this.run.add(template, true), tool: tool!, template, args: c["args"], waiting: new Set(), state: "waiting" }
+    // a node even when refused below: calls referencing its id are then skipped, not told it never came
+    const node: Node = { id, index: this.run.add(template, true), tool: tool!, template, args: c!["args"], waiting: new Set(), state: "waiting" }
     this.nodes.set(id, node)
     this.byIndex[node.index] = node
+    if (typeof name !== "string") return this.refuse(node, "MalformedCall", malformed())
     if (tool === undefined) {
       const available = [...this.tools.keys()].join(", ")
       return this.refuse(node, "UnknownTool", `unknown tool "${name}"; the available tools are: ${available}. Call one of them by its exact name`)

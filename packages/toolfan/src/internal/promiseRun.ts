@@ -3,6 +3,7 @@
  * options, and the calls and tools of `scheduler.runCalls`.
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -24,10 +25,30 @@ export const runOptions = (where: string, options: unknown): RunOptions => {
   return { ...checked, signal: o.signal as AbortSignal | undefined }
 }
 
+/**
+ * An AsyncIterable as a stream. Unlike `Stream.fromAsyncIterable`, stopping
+ * early (a deadline, an aborted signal) does not wait for the iterator's
+ * `return()`: an async generator waiting inside its body (a model that has not
+ * written its next call) settles `return()` only once that wait ends, which
+ * may be never. `return()` is still called, and its rejection ignored.
+ */
+const fromAsync = (iterable: AsyncIterable<unknown>): Stream.Stream<unknown, unknown> =>
+  Stream.unwrapScoped(Effect.map(
+    Effect.acquireRelease(Effect.sync(() => iterable[Symbol.asyncIterator]()), (iterator) =>
+      Effect.sync(() => {
+        if (iterator.return !== undefined) Promise.resolve().then(() => iterator.return!()).catch(() => {})
+      })),
+    (iterator) =>
+      Stream.repeatEffectOption(Effect.flatMap(
+        Effect.tryPromise({ try: () => iterator.next(), catch: (e) => Option.some(e) }),
+        (r) => r.done === true ? Effect.fail(Option.none()) : Effect.succeed(r.value)
+      ))
+  ))
+
 /** The calls of `runCalls` as a stream: an Iterable, or an AsyncIterable (whose failure fails the run). @internal */
 export const callStream = (where: string, calls: unknown): Stream.Stream<unknown, unknown> =>
   Predicate.hasProperty(calls, Symbol.asyncIterator)
-    ? Stream.fromAsyncIterable(calls as AsyncIterable<unknown>, (e) => e)
+    ? fromAsync(calls as AsyncIterable<unknown>)
     : Predicate.isIterable(calls)
     ? Stream.fromIterable(calls)
     : validate.invalid(where, "calls", "an Iterable or an AsyncIterable of calls", calls, "type")
