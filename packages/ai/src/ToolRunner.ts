@@ -24,7 +24,10 @@ import type * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
-import type { Scheduler, Task } from "toolfan"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import type { Scheduler, Task, ToolPlan } from "toolfan"
+import * as plans from "./internal/plan.js"
 import * as internal from "./internal/runner.js"
 
 /**
@@ -77,6 +80,7 @@ export type Policies<Tools extends Record<string, Tool.Any>> = {
  * | ------------------- | ---- |
  * | `UnknownTool`       | The model called a tool that is not in the toolkit. |
  * | `InvalidParameters` | The parameters do not decode with the tool's Schema (the message lists each issue). |
+ * | `InvalidPlan`       | A call of a plan (`runPlan`) that cannot run: malformed, a repeated id, a reference that is unknown, circular or has no value at its path (the message says which). |
  * | `Failed`            | The result broke the tool's success Schema, or a failure the failure Schema cannot encode. |
  * | `TimedOut`          | The last attempt ran past the tool's `timeout`. |
  * | `Defect`            | The handler died (a throw, `Effect.die`). |
@@ -178,6 +182,27 @@ export interface ToolRunner<Tools extends Record<string, Tool.Any>> {
    * use `resolve` to turn those into results instead.
    */
   readonly toolkit: Effect.Effect<Toolkit.WithHandler<Tools>, never, Scheduler.Scheduler | Tool.HandlersFor<Tools>>
+  /**
+   * Runs a plan the model wrote — calls `{ id, tool, args }`, a list or a
+   * `Stream` parsed from its streamed output — with toolfan's
+   * `ToolPlan.run`: arguments may reference other calls' outputs
+   * (`"$search.items.0.url"`, read from the *encoded* results the model
+   * sees), each call starts once it has arrived and its references have
+   * succeeded, and the arguments are decoded with the tool's parameters
+   * Schema. Returns one `tool-result` part per call in arrival order (`id`:
+   * the call's id): a call that cannot run is an `InvalidPlan`,
+   * `UnknownTool` or `InvalidParameters` {@link ToolCallError}, a call whose
+   * reference failed a `Failed` one naming it. Fails only if the stream
+   * fails. @since 0.5.0
+   */
+  readonly runPlan: <E = never, R = never>(
+    calls: Iterable<ToolPlan.Call> | Stream.Stream<ToolPlan.Call, E, R>,
+    options?: ResolveOptions | undefined
+  ) => Effect.Effect<
+    Array<ToolResult<Tools>>,
+    E,
+    Scheduler.Scheduler | Tool.HandlersFor<Tools> | Tool.Requirements<Tools[keyof Tools]> | R
+  >
 }
 
 /**
@@ -225,6 +250,11 @@ export const make = <Tools extends Record<string, Tool.Any>>(
         Effect.zip(withHandler, internal.scheduler),
         ([handler, scheduler]) => internal.run(scheduler, handler, checked, calls, options)
       ) as Effect.Effect<Array<ToolResult<Tools>>, never, any>
+    },
+    runPlan: (calls, options) => {
+      internal.checkResolveOptions("ToolRunner.runPlan", options)
+      const stream = Predicate.hasProperty(calls, Stream.StreamTypeId) ? calls as Stream.Stream<ToolPlan.Call, any, any> : Stream.fromIterable(calls as Iterable<ToolPlan.Call>)
+      return Effect.flatMap(withHandler, (handler) => plans.runPlan(handler, checked, stream, options)) as Effect.Effect<Array<ToolResult<Tools>>, any, any>
     },
     toolkit: Effect.map(Effect.zip(withHandler, internal.scheduler), ([handler, scheduler]) => ({
       tools: handler.tools,

@@ -570,4 +570,58 @@ describe("ToolRunner", () => {
       }
     })
   })
+
+  describe("plans (runPlan)", () => {
+    const provide = (state: State) => Effect.provide(Layer.merge(handlers(state), Scheduler.layer()))
+
+    it.effect("runPlan() - substitutes references from the encoded results and returns one part per call, in arrival order", () =>
+      Effect.gen(function*() {
+        const { value: parts, ms } = yield* timed(runner.runPlan([
+          { id: "s", tool: "search", args: { query: "agents" } },
+          { id: "p", tool: "fetch_page", args: { url: "$s" } },
+          { id: "x", tool: "calc", args: { a: 2, b: 3 } },
+          { id: "y", tool: "calc", args: { a: { $ref: "x" }, b: 10 } }
+        ]).pipe(provide(newState())))
+        expect(parts.map((p) => [p.id, p.name, p.isFailure, p.result])).toEqual([
+          ["s", "search", false, "results for agents"],
+          ["p", "fetch_page", false, "<html>results for agents</html>"],
+          ["x", "calc", false, 5],
+          ["y", "calc", false, 15]
+        ])
+        // two levels of 30 ms calls
+        expect(ms).toBe(60)
+      }))
+
+    it.effect("runPlan() - streamed calls start as they arrive, before the plan is complete", () =>
+      Effect.gen(function*() {
+        const state = newState()
+        const calls = Stream.fromIterable(["a", "b"]).pipe(
+          Stream.mapEffect((id) => Effect.as(Effect.sleep(id === "a" ? 0 : 100), { id, tool: "search", args: { query: id } }))
+        )
+        const { value: parts, ms } = yield* timed(runner.runPlan(calls).pipe(provide(state)))
+        // "a" ran (0–30 ms) while "b" had not arrived yet (100 ms): no overlap, and the plan took 130 ms, not 160
+        expect(state.maxActive).toBe(1)
+        expect(ms).toBe(130)
+        expect(parts.map((p) => p.result)).toEqual(["results for a", "results for b"])
+      }))
+
+    it.effect("runPlan() - refusals come back as ToolCallErrors the model can act on, and skip only their dependents", () =>
+      Effect.gen(function*() {
+        const { value: parts } = yield* timed(runner.runPlan([
+          { id: "s", tool: "search", args: { query: "agents" } },
+          { id: "bad", tool: "calc", args: { a: "$s", b: 1 } },
+          { id: "typo", tool: "serch", args: { query: "x" } },
+          { id: "lost", tool: "fetch_page", args: { url: "$nowhere" } },
+          { id: "after", tool: "fetch_page", args: { url: "$typo" } }
+        ]).pipe(provide(newState())))
+        expect(parts[0]!.isFailure).toBe(false)
+        expect(errorOf(parts[1]!).reason).toBe("InvalidParameters")
+        expect(errorOf(parts[1]!).message).toContain(`call "bad": invalid arguments: a: Expected number, actual "results for agents"`)
+        expect(errorOf(parts[2]!).reason).toBe("UnknownTool")
+        expect(errorOf(parts[3]!)).toMatchObject({ reason: "InvalidPlan", tool: "fetch_page" })
+        expect(errorOf(parts[3]!).message).toContain(`no call with id "nowhere" is in the plan`)
+        expect(errorOf(parts[4]!)).toMatchObject({ reason: "Failed" })
+        expect(errorOf(parts[4]!).message).toContain(`its dependency "typo" did not succeed`)
+      }))
+  })
 })

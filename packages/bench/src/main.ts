@@ -18,6 +18,7 @@ import * as limits from "./sections/limits.js"
 import * as makespan from "./sections/makespan.js"
 import * as million from "./sections/million.js"
 import * as overhead from "./sections/overhead.js"
+import * as plans from "./sections/plans.js"
 import * as priority from "./sections/priority.js"
 import * as redis from "./sections/redis.js"
 import * as scale from "./sections/scale.js"
@@ -28,6 +29,7 @@ const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Ar
   ["traced", traced],
   ["makespan", makespan],
   ["headline", headline],
+  ["plans", plans],
   ["batching", batching],
   ["scale", scale],
   ["million", million],

@@ -19,6 +19,7 @@ import type { InvalidOption } from "./InvalidOption.js"
 import * as internal from "./internal/pool.js"
 import { Adaptive } from "./internal/adaptive.js"
 import { type Admission, Cap, type Host, Limited } from "./internal/admission.js"
+import * as calls from "./internal/calls.js"
 import * as runs from "./internal/run.js"
 import * as validate from "./internal/validate.js"
 import * as Plan from "./Plan.js"
@@ -340,7 +341,8 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
     run: (tasks, options) => runs.execute(pool, tasks, options, parentOf(options.signal)) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>,
     stream: (tasks, options) => streamOn(pool, tasks, options, parentOf(options.signal)) as Stream.Stream<TaskResult.TaskResult<unknown, unknown>>,
     runPlan: (nodes, options) =>
-      runPlanOn(pool, nodes, options, parentOf(options.signal)) as Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>
+      runPlanOn(pool, nodes, options, parentOf(options.signal)) as Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>,
+    runCalls: (stream, tools, base, options) => calls.execute(pool, stream, tools, base, options, parentOf(options.signal))
   })
   return service
 }
@@ -382,6 +384,13 @@ export interface Internals {
     nodes: ReadonlyArray<Plan.Node>,
     options: runs.RunOptions
   ) => Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>
+  /** A plan of tool calls read from a stream (`ToolPlan.run`). */
+  readonly runCalls: <E, R>(
+    stream: Stream.Stream<unknown, E, R>,
+    tools: ReadonlyMap<string, calls.Tool>,
+    base: Task.Any,
+    options: runs.RunOptions
+  ) => Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>, E, R>
 }
 
 /** Each service's {@link Internals}. @internal */

@@ -88,3 +88,11 @@ export * as TaskError from "./TaskError.js"
  * @since 0.1.0
  */
 export * as TaskResult from "./TaskResult.js"
+
+/**
+ * Plans a model writes: tool calls whose arguments reference other calls'
+ * outputs, run as they stream in.
+ *
+ * @since 0.5.0
+ */
+export * as ToolPlan from "./ToolPlan.js"

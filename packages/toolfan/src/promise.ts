@@ -22,9 +22,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { isInvalidOption } from "./InvalidOption.js"
-import type { RunOptions as CoreRunOptions } from "./internal/run.js"
-import { backoffSchedule, disposeByClosing, promiseEffect } from "./internal/promise.js"
+import { callBase, callStream, callTools, runOptions } from "./internal/promiseRun.js"
+import { backoffSchedule, disposeByClosing, jsError, jsErrors, promiseEffect } from "./internal/promise.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
@@ -77,22 +76,6 @@ export {
    * @since 0.3.0
    */
   Overload
-}
-
-/** toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect (anything else as it is). */
-const jsError = (error: unknown): unknown => {
-  if (!isInvalidOption(error)) return error
-  const Ctor = error.kind === "type" ? TypeError : RangeError
-  return new Ctor(error.message, { cause: error })
-}
-
-/** Rethrows toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect. */
-const jsErrors = <A>(f: () => A): A => {
-  try {
-    return f()
-  } catch (error) {
-    throw jsError(error)
-  }
 }
 
 /** The options of a Promise API `Task`: the core's, with `args` and `backoff` (a `schedule` is refused before). */
@@ -292,6 +275,42 @@ type Results<T extends ReadonlyArray<Task<any>>> = {
 }
 
 /**
+ * A tool of `runCalls`: `run(args, signal)` gets the call's arguments, its
+ * references substituted and decoded with `parameters` — an `effect/Schema`,
+ * or a function returning the arguments or throwing (e.g. a zod schema's
+ * `parse`; the message is the refusal's) — or as they are without it.
+ * `output` is what references to its calls read (default: the value). Its
+ * other options are a {@link Task}'s (without `args`).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface CallTool<A = unknown> extends Omit<TaskOptions<[]>, "args"> {
+  readonly parameters?: import("effect/Schema").Schema<any, any, never> | ((args: unknown) => any) | undefined
+  readonly run: (args: any, signal: AbortSignal) => PromiseLike<A> | A
+  readonly output?: ((value: A) => unknown) | undefined
+}
+
+export type {
+  /**
+   * One call of a plan a model writes: `{ id, tool, args }`; `args` may
+   * reference other calls' outputs (`"$search.items.0.url"`). See `runCalls`.
+   *
+   * @since 0.5.0
+   * @category models
+   */
+  Call
+} from "./ToolPlan.js"
+
+export {
+  /**
+   * Whether a value is a `CallRefused`: why a call of `runCalls` was not run
+   * (`reason`, and a `message` for the model). @since 0.5.0
+   */
+  isCallRefused
+} from "./ToolPlan.js"
+
+/**
  * A task of a plan given to `runPlan` that uses the values of others: the
  * names of its `dependencies` (keys of the plan), and `run(values, signal)`,
  * called once they have all succeeded, with their values by name. Its other
@@ -344,14 +363,7 @@ const corePlan = (where: string, plan: unknown) =>
     }
   }).nodes
 
-/** A run's options checked, as the core takes them. */
-const runOptions = (where: string, options: RunOptions | undefined): CoreRunOptions => {
-  const o = options === undefined ? {} : validate.record(where, "options", options) as RunOptions
-  validate.knownKeys(where, o as Record<string, unknown>, runOptionKeys)
-  const checked = CoreScheduler.checkRunOptions(where, { deadline: o.deadline, budget: o.budget, onProgress: o.onProgress })
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) validate.invalid(where, "signal", "an AbortSignal", o.signal, "type")
-  return { ...checked, signal: o.signal }
-}
+const callToolKeys: ReadonlySet<string> = new Set(["backoff", ...CoreTask.optionKeys])
 
 /** The core tasks of a Promise API run. */
 const coreTasks = (where: string, tasks: unknown): Array<CoreTask.Any> => {
@@ -438,6 +450,23 @@ export class Scheduler {
   }
 
   /**
+   * Runs a plan of tool calls `{ id, tool, args }` as they arrive, as the
+   * Effect API's `ToolPlan.run` (see docs/plans.md); rejects only if the
+   * iterable throws. @since 0.5.0
+   */
+  runCalls<const T extends Readonly<Record<string, CallTool<any>>>>(
+    calls: Iterable<import("./ToolPlan.js").Call> | AsyncIterable<import("./ToolPlan.js").Call>,
+    tools: T,
+    options?: RunOptions | undefined
+  ): Promise<Array<TaskResult<T[keyof T] extends CallTool<infer A> ? A : never, unknown>>> {
+    const where = "scheduler.runCalls"
+    const template = (name: string, o: Record<string, unknown>) =>
+      CoreTask.makeAt(where, name, undefined, coreOptions(where, name, o), () => undefined, callToolKeys)
+    const [stream, registry, o] = jsErrors(() => [callStream(where, calls), callTools(where, tools, template), runOptions(where, options)] as const)
+    return Effect.runPromise(this.#internals.runCalls(stream, registry, callBase, o)) as Promise<any>
+  }
+
+  /**
    * Resolves once nothing is queued, backing off or running on this
    * scheduler (at once if nothing is), as p-queue's `onIdle`.
    */
@@ -474,8 +503,6 @@ export class Scheduler {
   /** `close()`, for `await using scheduler = new Scheduler()`. */
   declare [Symbol.asyncDispose]: () => Promise<void>
 }
-
-const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "budget", "onProgress"])
 
 /**
  * Options of a {@link MicroBatcher}. Times are milliseconds.

@@ -8,7 +8,8 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import { Batcher, InvalidOption, Plan, Scheduler, Task, TaskResult } from "../src/index.js"
+import * as Schema from "effect/Schema"
+import { Batcher, InvalidOption, Plan, Scheduler, Task, TaskResult, ToolPlan } from "../src/index.js"
 import type { GroupLimit, TaskError } from "../src/index.js"
 import * as P from "../src/promise.js"
 
@@ -127,5 +128,20 @@ describe("types: Plan", () => {
     // @ts-expect-error a dependency must be a task added before
     const _bad = () => Plan.add(plan, "x", ["nope"], () => Effect.void)
     expectTypeOf(_bad).toBeFunction()
+  })
+
+  it("ToolPlan.tool types its arguments from the Schema; ToolPlan.run's results and requirements come from the tools", () => {
+    const search = ToolPlan.tool(Schema.Struct({ q: Schema.NumberFromString }), (args) => {
+      expectTypeOf(args).toEqualTypeOf<{ readonly q: number }>()
+      return Effect.flatMap(Search, (s) => s.query(String(args.q)))
+    })
+    const fail = ToolPlan.tool(Schema.Unknown, () => Effect.fail(new NotFound()).pipe(Effect.as(1)))
+    expectTypeOf(search).toEqualTypeOf<ToolPlan.Tool<Array<string>, never, Search>>()
+    const run = ToolPlan.run([], { search, fail })
+    expectTypeOf<Effect.Effect.Success<typeof run>>().toEqualTypeOf<
+      Array<TaskResult.TaskResult<Array<string> | number, NotFound | ToolPlan.CallRefused>>
+    >()
+    expectTypeOf<Effect.Effect.Context<typeof run>>().toEqualTypeOf<Scheduler.Scheduler | Search>()
+    expectTypeOf<Effect.Effect.Error<typeof run>>().toEqualTypeOf<never>()
   })
 })

@@ -52,7 +52,7 @@ export interface Call {
 }
 
 /** The reasons of a `ToolCallError`. */
-export const reasons = ["UnknownTool", "InvalidParameters", "Failed", "TimedOut", "Defect", "Interrupted"] as const
+export const reasons = ["UnknownTool", "InvalidParameters", "InvalidPlan", "Failed", "TimedOut", "Defect", "Interrupted"] as const
 
 /** A tool call's error as the model sees it. See `ToolRunner.ToolCallError`. */
 export class ToolCallError extends Schema.TaggedError<ToolCallError>("@toolfan/ai/ToolCallError")("ToolCallError", {
@@ -75,7 +75,8 @@ class Broken {
   constructor(readonly error: AiError.AiError) {}
 }
 
-type AttemptError = ToolFailure | Broken
+/** How one attempt of a call fails. */
+export type AttemptError = ToolFailure | Broken
 
 /** The checked policy of one tool, ready for `Task.make`. */
 export type CheckedPolicies = ReadonlyMap<string, Task.Options<any>>
@@ -137,7 +138,7 @@ const formatIssues = (error: ParseResult.ParseError): string =>
     .map((issue) => issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
     .join("; ")
 
-const callError = (tool: string, reason: ToolCallError["reason"], message: string) =>
+export const callError = (tool: string, reason: ToolCallError["reason"], message: string) =>
   new ToolCallError({ tool, reason, message })
 
 /** A failure `tool-result` part. */
@@ -152,7 +153,7 @@ const failurePart = (call: Call, result: unknown, encodedResult: unknown) =>
     ...(call.providerName !== undefined ? { providerName: call.providerName } : {})
   })
 
-const errorPart = (call: Call, error: ToolCallError) => failurePart(call, error, encodeCallError(error))
+export const errorPart = (call: Call, error: ToolCallError) => failurePart(call, error, encodeCallError(error))
 
 const attemptsNote = (attempts: number) => attempts > 1 ? ` (${attempts} attempts)` : ""
 
@@ -233,7 +234,7 @@ const endedError = (
 }
 
 /** Turns a task's result into the call's `tool-result` part. */
-const toPart = (
+export const toPart = (
   call: Call,
   tool: Tool.Any,
   result: TaskResult.TaskResult<Tool.HandlerResult<any>, AttemptError>
@@ -252,7 +253,7 @@ const encodedParams = (tool: Tool.Any, call: Call): Effect.Effect<unknown, Parse
     : Effect.succeed(call.params)
 
 /** The attempt of one call: one `handle`, with every handler failure as a `ToolFailure`. */
-const attempt = (
+export const attempt = (
   toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
   name: string,
   params: unknown
@@ -314,17 +315,12 @@ const invalidParameters = (call: Call, cause: Cause.Cause<ParseResult.ParseError
   )
 }
 
-/** The task of a checked call: one `handle` per attempt, under the tool's policy. */
-const taskOf = (
-  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
-  policy: Task.Options<any> | undefined,
-  call: Call,
-  params: unknown
-): Task.Task<Tool.HandlerResult<any>, AttemptError, any> => {
+/** A tool's policy as task options: only the tool's own failures are retried, and the classifier and schedule see them. */
+export const taskOptions = (policy: Task.Options<any> | undefined): Task.Options<AttemptError> => {
   const retryWhile = policy?.retryWhile
   const schedule = policy?.schedule
   const overloaded = policy?.overloaded ?? Overload.detect
-  return Task.make(taskName(call), attempt(toolkit, call.name, params), {
+  return {
     ...policy,
     // Only the tool's own failures are retried (a broken result would break again).
     retryWhile: (e: AttemptError) => e._tag === "ToolFailure" && (retryWhile === undefined || retryWhile(e.failure)),
@@ -334,8 +330,16 @@ const taskOf = (
     ...(schedule === undefined ? {} : {
       schedule: Schedule.mapInput(schedule, (e: AttemptError) => e._tag === "ToolFailure" ? e.failure : e)
     })
-  })
+  }
 }
+
+/** The task of a checked call: one `handle` per attempt, under the tool's policy. */
+const taskOf = (
+  toolkit: Toolkit.WithHandler<Record<string, Tool.Any>>,
+  policy: Task.Options<any> | undefined,
+  call: Call,
+  params: unknown
+): Task.Task<Tool.HandlerResult<any>, AttemptError, any> => Task.make(taskName(call), attempt(toolkit, call.name, params), taskOptions(policy))
 
 /**
  * Runs the calls through the scheduler, one task each, and returns one

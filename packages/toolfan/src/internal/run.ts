@@ -180,8 +180,8 @@ export const execute = (
     : Effect.flatMap(FiberRef.get(currentWorker), (owner) => body(parentOf(host, owner)))
 }
 
-/** The attempt a run started by `owner`'s fiber is nested in, if it belongs to `host`. */
-const parentOf = (host: RunHost, owner: Owner | undefined): Job | undefined => {
+/** The attempt a run started by `owner`'s fiber is nested in, if it belongs to `host`. @internal */
+export const parentOf = (host: RunHost, owner: Owner | undefined): Job | undefined => {
   if (owner === undefined) return undefined
   const job = owner.job
   if (job === undefined || job.run.host !== host || job.state !== State.Running) return undefined
