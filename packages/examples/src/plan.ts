@@ -177,7 +177,7 @@ const report = (t: Effect.Effect.Success<ReturnType<typeof turn>>) =>
       yield* Console.log(`  ${arrived.padStart(7)} ${started.padStart(7)}  ${r.id.padEnd(12)} ${r.name.padEnd(14)} ${outcome} ${text.slice(0, 90)}`)
     }
     yield* Console.log("\n" + Timeline.toText(t.timeline, { width: 100, color }))
-    yield* Console.log(`  the plan was complete at ${Math.round(t.planEnd)} ms; every call had settled at ${t.took} ms`)
+    yield* Console.log(`  the plan was complete at ${Math.round(t.planEnd)} ms; every call had settled at ${Math.round(t.took)} ms`)
   })
 
 const main = Effect.gen(function*() {
