@@ -229,7 +229,9 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       const evaluate = call.length > args.length
         ? args.length === 0 ? call as (signal: AbortSignal) => PromiseLike<ValueOf<F>> | ValueOf<F> : (signal: AbortSignal) => call(...args, signal)
         : args.length === 0 ? call as () => PromiseLike<ValueOf<F>> | ValueOf<F> : () => call(...args)
-      CoreTask.makeAt("Task", name, undefined, o === undefined ? o : withCoalesceKey(name, o, args), evaluate, taskOptionKeys, this)
+      // a key made from the arguments only for `coalesce: true` or a function (no call on the hot path otherwise)
+      const core = o?.coalesce === undefined || typeof o.coalesce === "string" ? o : withCoalesceKey(name, o, args)
+      CoreTask.makeAt("Task", name, undefined, core, evaluate, taskOptionKeys, this)
     } catch (error) {
       throw jsError(error)
     }

@@ -2,9 +2,11 @@ import { assert, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
-import { Scheduler, Spans, Task } from "../src/index.js"
+import * as Metric from "effect/Metric"
+import { Metrics, Scheduler, Spans, Task } from "../src/index.js"
 import * as P from "../src/promise.js"
 import { runFor, thrown } from "./utils.js"
 
@@ -99,6 +101,24 @@ describe("hedging", () => {
       expect(result!.waitMs).toBe(400)
     }).pipe(withScheduler({ maxConcurrency: 2 })))
 
+  it.effect("hedge - a hedge counts against its group's cap: it waits for the group's place", () =>
+    Effect.gen(function*() {
+      const { effect, log } = calls([300, 50])
+      const [result] = yield* runFor(300, Scheduler.run([Task.make("search", effect, { ...hedged, group: "search" })]))
+      expect([result!.value, result!.hedge, log.count]).toEqual(["call 1", "lost", 1])
+    }).pipe(withScheduler({ maxConcurrency: 10, groups: { search: 1 } })))
+
+  it.effect("hedge - metrics count hedges started and won, and coalesced calls", () =>
+    Effect.gen(function*() {
+      const group = "metrics-hedge"
+      const count = (m: Metric.Metric.Counter<number>) => Effect.map(Metric.value(Metric.tagged(m, "group", group)), (s) => s.count)
+      const { effect } = calls([1000, 50, 1000, 50])
+      yield* runFor(150, Scheduler.run([Task.make("a", effect, { ...hedged, group })]))
+      expect([yield* count(Metrics.hedges), yield* count(Metrics.hedgesWon)]).toEqual([1, 1])
+      yield* runFor(1000, Scheduler.run([Task.make("c", Effect.sleep(10), { group, coalesce: "k" }), Task.make("c", Effect.sleep(10), { group, coalesce: "k" })]))
+      expect(yield* count(Metrics.coalesced)).toBe(1)
+    }).pipe(withScheduler()))
+
   it.effect("hedge - budget: extra attempts stay within budget × attempts of the group", () =>
     Effect.gen(function*() {
       const { effect, log } = calls([1000])
@@ -138,6 +158,46 @@ describe("hedging", () => {
       expect(result!.hedge).toBe("lost")
       expect(result!.attempts).toBe(2)
     }).pipe(withScheduler()))
+
+  it.effect("hedge - a first attempt that fails while its hedge runs: the hedge's success is the task's, its backoff cut", () =>
+    Effect.gen(function*() {
+      const { effect, log } = calls([-150, 100])
+      const [result] = yield* runFor(
+        200,
+        Scheduler.run([Task.make("search", effect, { ...hedged, retries: 1, schedule: Schedule.spaced("100 millis") })])
+      )
+      expect(result!.value).toBe("call 2")
+      expect(result!.hedge).toBe("won")
+      // the first attempt and the hedge: the retry due at 250 never ran
+      expect([result!.attempts, log.count]).toEqual([2, 2])
+      expect(result!.durationMs).toBe(200)
+    }).pipe(withScheduler()))
+
+  it.effect("hedge - a first attempt that fails for good while its hedge runs waits for the hedge", () =>
+    Effect.gen(function*() {
+      const { effect } = calls([-150, 100])
+      const [result] = yield* runFor(200, Scheduler.run([Task.make("search", effect, hedged)]))
+      expect([result!.ok, result!.value, result!.hedge]).toEqual([true, "call 2", "won"])
+    }).pipe(withScheduler()))
+
+  it.effect("hedge - when both fail, the task fails with the first attempt's error", () =>
+    Effect.gen(function*() {
+      const { effect } = calls([-300, -50])
+      const [result] = yield* runFor(300, Scheduler.run([Task.make("search", effect, hedged)]))
+      assert(!result!.ok && result!.error._tag === "TaskFailed")
+      expect([result!.error.error, result!.hedge, result!.attempts]).toEqual(["call 1 failed", "lost", 2])
+    }).pipe(withScheduler()))
+
+  it.effect("hedge - clear() cuts a hedge still waiting for a slot; the first attempt goes on", () =>
+    Effect.gen(function*() {
+      const { effect, log } = calls([1000, 50])
+      const fiber = yield* Effect.fork(Scheduler.run([Task.make("search", effect, hedged)]))
+      yield* TestClock.adjust(200)
+      expect(yield* Scheduler.clear).toBe(0)
+      yield* TestClock.adjust(800)
+      const [result] = yield* Fiber.join(fiber)
+      expect([result!.value, result!.hedge, log.count]).toEqual(["call 1", "lost", 1])
+    }).pipe(withScheduler({ maxConcurrency: 1 })))
 
   it.effect("hedge - a deadline cuts both attempts", () =>
     Effect.gen(function*() {

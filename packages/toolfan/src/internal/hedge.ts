@@ -40,12 +40,20 @@ import type { Timer, TimerEntry } from "./timer.js"
 /** Successful-attempt latencies kept per key for a quantile delay. @internal */
 export const WINDOW = 1000
 
+/**
+ * Keys whose stats are kept per pool: past this many, the oldest is dropped.
+ * (A task without a group is keyed by its name, and names may be made per
+ * call, e.g. `search#call_1`: such tasks never gather samples or budget —
+ * give them a group — and must not grow the map without bound.)
+ */
+const MAX_KEYS = 1024
+
 /** Latencies and hedge budget of one key (group or task name) in one scheduler. */
 class Stats {
   attempts = 0
   hedges = 0
-  private readonly window = new Float64Array(WINDOW)
-  private count = 0
+  /** The last `WINDOW` latencies (grown as they come: most keys see few), and where the next goes once full. */
+  private readonly window: Array<number> = []
   private next = 0
   /** The quantile last computed, and the samples added since. */
   private cached: number | undefined = undefined
@@ -53,20 +61,21 @@ class Stats {
   private fresh = 0
 
   sample(ms: number): void {
-    this.window[this.next] = ms
+    if (this.window.length < WINDOW) this.window.push(ms)
+    else this.window[this.next] = ms
     this.next = (this.next + 1) % WINDOW
-    if (this.count < WINDOW) this.count++
     this.fresh++
   }
 
   /** The hedge delay in ms, `undefined` while too few samples are in. */
   delay(policy: HedgePolicy): number | undefined {
     if (policy.afterMs !== undefined) return policy.afterMs
-    if (this.count < policy.minSamples) return undefined
+    const count = this.window.length
+    if (count < policy.minSamples) return undefined
     // sorting the window per attempt would cost ~50 µs: recomputed after 16 new samples
     if (this.cached === undefined || this.cachedQ !== policy.quantile || this.fresh >= 16) {
-      const sorted = this.window.slice(0, this.count).sort()
-      this.cached = sorted[Math.min(this.count - 1, Math.ceil(policy.quantile * this.count) - 1)]!
+      const sorted = Float64Array.from(this.window).sort()
+      this.cached = sorted[Math.min(count - 1, Math.ceil(policy.quantile * count) - 1)]!
       this.cachedQ = policy.quantile
       this.fresh = 0
     }
@@ -119,7 +128,10 @@ export class Hedges {
     let hedge = job.hedge
     if (hedge === undefined) {
       let stats = this.stats.get(policy.key)
-      if (stats === undefined) this.stats.set(policy.key, stats = new Stats())
+      if (stats === undefined) {
+        if (this.stats.size >= MAX_KEYS) this.stats.delete(this.stats.keys().next().value!)
+        this.stats.set(policy.key, stats = new Stats())
+      }
       hedge = job.hedge = new Hedge(job, stats)
     }
     if (job !== hedge.primary) {
@@ -169,7 +181,8 @@ export class Hedges {
     const shadow = primary.hedge!.shadow
     if (shadow === undefined || shadow.state === State.Done) return
     if (shadow.state !== State.Running) this.host.cutWaiting(shadow, reason)
-    else if (reason !== "budget") this.host.interrupt(shadow)
+    // a spent budget or `clear()` stops what has not started; what runs goes on
+    else if (reason !== "budget" && reason !== "cleared") this.host.interrupt(shadow)
   }
 
   /**

@@ -180,6 +180,7 @@ export class Pool implements Host, RunHost, LendHost {
     let cleared = 0
     for (const run of this.runs) {
       for (const job of run.jobs) {
+        if (job !== undefined && job.hedge !== undefined) this.hedges.cancel(job, "cleared")
         if (job === undefined || job.state === State.Done || job.state === State.Running) continue
         this.cutWaiting(job, "cleared")
         cleared++
