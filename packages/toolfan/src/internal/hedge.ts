@@ -25,8 +25,10 @@
  *   with a loser still holding a slot): the winner's value, or, if neither
  *   succeeded, the primary's error. Its `attempts` counts both jobs' attempts,
  *   its `waitMs` both waits, and `hedge` says whether the hedge won.
- * - Budget, per key (the task's group, else its name) and scheduler: a hedge
- *   starts only while hedges + 1 ≤ `budget` × primary attempts started.
+ * - Budget, per key (the task's group, else its name) and scheduler: each
+ *   first attempt (or retry) started earns `budget` of a hedge and a hedge
+ *   spends one, so hedges ≤ `budget` × attempts; at most `budget` × {@link BANK}
+ *   is banked.
  * - A quantile delay is read from the key's last {@link WINDOW} successful
  *   attempts (primaries and hedges; a loser's latency is unknown, so not
  *   counted), and only once `minSamples` are in: until then, no hedge.
@@ -48,10 +50,19 @@ export const WINDOW = 1000
  */
 const MAX_KEYS = 1024
 
+/** The attempts whose budget may be banked (see `Stats.tokens`). @internal */
+export const BANK = 10_000
+
 /** Latencies and hedge budget of one key (group or task name) in one scheduler. */
 class Stats {
-  attempts = 0
-  hedges = 0
+  /**
+   * The hedges it may still start: each first attempt earns `budget`, each
+   * hedge spends 1, so hedges ≤ budget × attempts; at most what
+   * {@link BANK} attempts earn is kept, so that a long quiet spell does not
+   * bank thousands of hedges for the first slowdown (when every call is slow
+   * and a burst of hedges would double the load).
+   */
+  tokens = 0
   /** The last `WINDOW` latencies (grown as they come: most keys see few), and where the next goes once full. */
   private readonly window: Array<number> = []
   private next = 0
@@ -139,7 +150,7 @@ export class Hedges {
       return
     }
     hedge.primaryStart = now
-    hedge.stats.attempts++
+    hedge.stats.tokens = Math.min(policy.budget * BANK, hedge.stats.tokens + policy.budget)
     if (hedge.shadow !== undefined) return
     const delay = hedge.stats.delay(policy)
     if (delay === undefined) return
@@ -162,8 +173,9 @@ export class Hedges {
     const job = hedge.primary
     if (job.state !== State.Running || job.attempts !== hedge.attempt || job.cut || job.run.cancelled !== undefined) return
     const stats = hedge.stats
-    if (stats.hedges + 1 > job.task.hedge!.budget * stats.attempts) return
-    stats.hedges++
+    // a float sum of budgets (0.05 × 20 is 0.9999…): within a millionth of a hedge counts as one
+    if (stats.tokens < 1 - 1e-6) return
+    stats.tokens -= 1
     const shadow = new Job(job.run, job.index, job.task, job.admission)
     shadow.hedge = hedge
     shadow.attempts = hedge.base = job.attempts
