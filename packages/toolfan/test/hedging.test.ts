@@ -324,6 +324,17 @@ describe("coalescing", () => {
       expect([ra!.value, rb!.error?._tag, log.count]).toEqual(["call 1", "TaskInterrupted", 1])
     }).pipe(withScheduler()))
 
+  it.effect("coalesce - a task of a run nested in the executing task runs on its own (no deadlock on itself)", () =>
+    Effect.gen(function*() {
+      let inner = 0
+      const outer = Effect.flatMap(
+        Scheduler.run([Task.make("k", Effect.sync(() => ++inner), { coalesce: "k" })]),
+        ([r]) => Effect.succeed(`outer saw ${r!.value}`)
+      )
+      const [result] = yield* runFor(10, Scheduler.run([Task.make("k", outer, { coalesce: "k" })], { deadline: 10 }))
+      expect([result!.value, inner]).toEqual(["outer saw 1", 1])
+    }).pipe(withScheduler()))
+
   it("coalesce - Promise API: `true` keys by name and canonical arguments", async () => {
     const scheduler = new P.Scheduler({ maxConcurrency: 10 })
     let count = 0

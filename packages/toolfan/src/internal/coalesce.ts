@@ -45,6 +45,14 @@ export interface FlightHost {
   deliver(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void
 }
 
+/** Whether `job`'s run is nested (at any depth) in an attempt of `leader`'s task. */
+const nestedIn = (job: Job, leader: Job): boolean => {
+  for (let parent = job.run.parent; parent !== undefined; parent = parent.run.parent) {
+    if (parent === leader || (parent.hedge !== undefined && parent.hedge === leader.hedge)) return true
+  }
+  return false
+}
+
 /** Cached entries beyond which expired ones are swept when one is added. */
 const SWEEP_AT = 1024
 
@@ -68,6 +76,8 @@ export class Flights {
       this.flights.set(key, job.flight = new Flight(key, job))
       return this.host.enqueue(job, now)
     }
+    // a task of a run nested in the leader's attempt would wait for its own parent: it runs on its own
+    if (nestedIn(job, flight.leader)) return this.host.enqueue(job, now)
     job.flight = flight
     flight.followers.push(job)
   }

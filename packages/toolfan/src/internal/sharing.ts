@@ -38,10 +38,17 @@ export interface SharingOptions<Args extends ReadonlyArray<unknown>> {
    * waiting). A string, a function of the arguments, or `true`: its name
    * and the canonical JSON of its `args`. Default: none.
    */
-  readonly coalesce?: string | true | ((...args: Args) => string) | undefined
+  readonly coalesce?: string | true | KeyOf<Args> | undefined
   /** With `coalesce`: a success is served to tasks of its key for `ttl` ms more (failures never are). Default: none. */
   readonly cache?: { readonly ttl: number } | undefined
 }
+
+/**
+ * A key from a task's arguments; a method's type, so that options of a task
+ * with arguments still fit where options of any task are taken (parameters of
+ * methods are checked bivariantly).
+ */
+type KeyOf<Args extends ReadonlyArray<unknown>> = { key(...args: Args): string }["key"]
 
 /**
  * The options with `coalesce` made a key from the arguments (`true`, a
