@@ -53,6 +53,12 @@
  * A Running job lending its slot (`lends > 0`) holds none; taking it back
  * (`reclaim` set) it waits in its admission and `ready` like a Waiting job,
  * staying Running.
+ *
+ * A hedge (hedge.ts) is a second job of a hedged task, through the same
+ * states, but not in its run's `jobs`; a primary that settles before its
+ * hedge has ended stays Done in `jobs`, its result held, until it has. A
+ * coalesced task waiting for an identical one (coalesce.ts) stays New until
+ * that one settles, or is queued in its place.
  */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
