@@ -45,6 +45,7 @@ describe("hedging", () => {
       expect(result!.durationMs).toBe(150)
       expect(log.started).toEqual([0, 100])
       expect(log.interruptedAt).toEqual([150])
+      expect(JSON.parse(JSON.stringify(result))).toMatchObject({ ok: true, attempts: 2, hedge: "won" })
     }).pipe(withScheduler()))
 
   it.effect("hedge - when the first attempt wins, the hedge is interrupted and the result says so", () =>
@@ -252,6 +253,8 @@ describe("coalescing", () => {
       expect(results.map((r) => r.value)).toEqual(Array(10).fill("call 1"))
       expect(results.filter((r) => r.coalesced)).toHaveLength(9)
       expect(results[3]!.attempts).toBe(0)
+      expect(JSON.parse(JSON.stringify(results[3]))).toMatchObject({ coalesced: true })
+      expect(JSON.parse(JSON.stringify(results[0]))).not.toHaveProperty("coalesced")
     }).pipe(withScheduler()))
 
   it.effect("coalesce - across runs of one scheduler", () =>
