@@ -233,6 +233,9 @@ export const defaultSchedule: Schedule.Schedule<Duration.Duration, unknown> = Sc
 
 const TaskProto = {
   [TypeId]: { _A: (_: never) => _, _E: (_: never) => _, _R: (_: never) => _ },
+  // a task's own only when it uses them (see `makeAt`)
+  hedge: undefined,
+  coalesce: undefined,
   pipe() {
     return pipeArguments(this, arguments)
   },
@@ -342,8 +345,12 @@ export const makeAt = <A, E, R>(
   task.overload = overload
   task.schedule = o.schedule ?? defaultSchedule
   task.evaluate = evaluate
-  task.hedge = o.hedge === undefined && o.idempotent === undefined ? undefined : hedgePolicy(where, o.idempotent, o.hedge, name as string, group)
-  task.coalesce = o.coalesce === undefined && o.cache === undefined ? undefined : coalescePolicy(where, o.coalesce, o.cache, () => name as string)
+  // own properties only when set (the prototype's `undefined` otherwise): two more fields on every task would grow
+  // its out-of-object property store, an allocation per task
+  if (o.hedge !== undefined || o.idempotent !== undefined) task.hedge = hedgePolicy(where, o.idempotent, o.hedge, name as string, group)
+  if (o.coalesce !== undefined || o.cache !== undefined) {
+    task.coalesce = coalescePolicy(where, o.coalesce, o.cache, () => name as string)
+  }
   return task
 }
 
