@@ -84,7 +84,7 @@ export interface Row {
   readonly case: string
   /** The figures of the repetitions. */
   readonly samples: ReadonlyArray<number>
-  readonly unit: "µs/task" | "µs/item" | "ms" | "MB" | "calls"
+  readonly unit: "µs/task" | "µs/item" | "µs" | "ms" | "MB" | "calls" | "%"
   /** The ratio against the peer (median of per-repetition ratios), if any. */
   readonly ratio?: number | undefined
   /** What the ratio is against ("peer" for a peer row). */
@@ -100,6 +100,7 @@ const digits = (unit: Row["unit"], x: number): string => {
       return Math.round(x).toLocaleString("en-US")
     case "ms":
     case "MB":
+    case "%":
       return x >= 100 ? x.toFixed(0) : x.toFixed(1)
     default:
       return x.toFixed(2)

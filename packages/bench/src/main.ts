@@ -14,6 +14,7 @@ import * as os from "node:os"
 import { formatTable, notes, REPS, type Row, smoke } from "./harness.js"
 import * as batching from "./sections/batching.js"
 import * as headline from "./sections/headline.js"
+import * as hedging from "./sections/hedging.js"
 import * as limits from "./sections/limits.js"
 import * as makespan from "./sections/makespan.js"
 import * as million from "./sections/million.js"
@@ -35,7 +36,8 @@ const sections: ReadonlyArray<readonly [string, { readonly run: () => Promise<Ar
   ["million", million],
   ["priority", priority],
   ["redis", redis],
-  ["limits", limits]
+  ["limits", limits],
+  ["hedging", hedging]
 ]
 
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",")

@@ -336,6 +336,28 @@ describe("Timeline", () => {
       }).pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 4 }))))
   })
 
+  describe("capture, hedged and coalesced tasks", () => {
+    it.effect("capture() - a hedged task's row shows both attempts, the loser cut; a coalesced task shows its wait", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const slowThenFast = Effect.suspend(() => Effect.sleep(++calls === 1 ? 1000 : 30))
+        const fiber = yield* Effect.fork(Timeline.capture(Scheduler.run([
+          Task.make("search", slowThenFast, { idempotent: true, hedge: { after: 100, budget: 1 } }),
+          Task.make("page", Effect.sleep(50), { coalesce: "page" }),
+          Task.make("page", Effect.sleep(50), { coalesce: "page" })
+        ])))
+        yield* TestClock.adjust(130)
+        const [results, recorded] = yield* Fiber.join(fiber)
+        expect(results.map((r) => [r.hedge, r.coalesced])).toEqual([["won", false], [undefined, false], [undefined, true]])
+        expect(recorded.rows.map((r) => [r.name, r.attempts.map((a) => [a.attempt, a.start, a.end, a.outcome])])).toEqual([
+          ["search", [[1, 0, 130, "hedgeLost"], [2, 100, 130, "ok"]]],
+          ["page", [[1, 0, 50, "ok"]]],
+          ["page", [[0, 0, 50, "coalesced"]]]
+        ])
+        expect(Timeline.toText(recorded)).toContain("cut (hedge lost)")
+      }).pipe(Effect.provide(Scheduler.layer({ maxConcurrency: 4 }))))
+  })
+
   describe("bad or large timelines", () => {
     it("toText(), toSvg() and toHtml() refuse a time that is not a finite number, naming it", () => {
       const broken = [

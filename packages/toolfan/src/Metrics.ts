@@ -110,3 +110,39 @@ export const batchSize: Metric.Metric.Histogram<number> = Metric.histogram(
 export const adaptiveCap: Metric.Metric.Gauge<number> = Metric.gauge("toolfan.group.cap", {
   description: "The current cap of an adaptive group"
 })
+
+/**
+ * Hedges started: second attempts of an idempotent task whose first ran past
+ * its hedge delay (see `Task.Options.hedge`). Tags: `group`.
+ *
+ * @since 0.5.0
+ * @category metrics
+ */
+export const hedges: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.hedges", {
+  description: "Hedged attempts started",
+  incremental: true
+})
+
+/**
+ * Hedges that won: the task's value came from its hedge, and its first
+ * attempt was interrupted. Tags: `group`.
+ *
+ * @since 0.5.0
+ * @category metrics
+ */
+export const hedgesWon: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.hedges_won", {
+  description: "Hedged attempts that gave the task its result",
+  incremental: true
+})
+
+/**
+ * Tasks that did not run because an identical one (same `coalesce` key) was
+ * in flight or cached: they got its result. Tags: `group`.
+ *
+ * @since 0.5.0
+ * @category metrics
+ */
+export const coalesced: Metric.Metric.Counter<number> = Metric.counter("toolfan.task.coalesced", {
+  description: "Tasks served the result of an identical task in flight or cached",
+  incremental: true
+})

@@ -16,6 +16,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as GroupLimit from "./GroupLimit.js"
 import type { InvalidOption } from "./InvalidOption.js"
+import { pools } from "./internal/keys.js"
 import * as internal from "./internal/pool.js"
 import { Adaptive } from "./internal/adaptive.js"
 import { type Admission, Cap, type Host, Limited } from "./internal/admission.js"
@@ -301,7 +302,9 @@ export const makeAt = (
       }
     }
     const impl = new internal.Pool(max, started, clock, runtime, maxQueued)
-    yield* Effect.addFinalizer(() => impl.shutdown())
+    // its running attempts' signals are where `idempotencyKey(signal)` looks (keys.ts)
+    pools.add(impl)
+    yield* Effect.addFinalizer(() => Effect.ensuring(impl.shutdown(), Effect.sync(() => pools.delete(impl))))
     for (const [group, deferred] of starting) {
       yield* Effect.forkIn(
         Effect.onExit(Scope.extend(group.start, limits), (exit) =>

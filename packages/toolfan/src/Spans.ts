@@ -31,6 +31,13 @@ export const attributes = {
   runId: "toolfan.run.id",
   /** The task's index in its run. */
   taskIndex: "toolfan.task.index",
+  /** `true` on the span of a hedge: the second attempt of a hedged task (see `Task.Options.hedge`). */
+  hedge: "toolfan.task.hedge",
+  /**
+   * On the span of a coalesced task (one that did not run): `"<run id>:<task
+   * index>"` of the task whose result it got.
+   */
+  coalescedWith: "toolfan.task.coalesced_with",
   /** A batch span's batcher name. */
   batcher: "toolfan.batcher",
   /** A batch span's number of items. */
@@ -47,12 +54,15 @@ export const batchSpan = "toolfan.batch"
 
 /**
  * How an attempt ended: `"timedOut"` when it ran out of its `timeout`,
- * `"unavailable"` when its group's shared limit lost its permit.
+ * `"unavailable"` when its group's shared limit lost its permit,
+ * `"hedgeLost"` when it was cut because its hedge (or the attempt it hedged)
+ * succeeded first, `"coalesced"` for a task that did not run but got the
+ * result of an identical one (see `attributes.coalescedWith`).
  *
  * @since 0.2.0
  * @category constants
  */
-export const outcomes = ["ok", "failed", "timedOut", "interrupted", "unavailable", "defect"] as const
+export const outcomes = ["ok", "failed", "timedOut", "interrupted", "unavailable", "defect", "hedgeLost", "coalesced"] as const
 
 /**
  * One of {@link outcomes}.

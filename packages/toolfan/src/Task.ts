@@ -13,6 +13,8 @@ import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import { promiseEffect } from "./internal/promise.js"
 import * as Overload from "./Overload.js"
+import { currentKey, keyOfSignal } from "./internal/keys.js"
+import { coalescePolicy, type CoalescePolicy, hedgePolicy, type HedgePolicy } from "./internal/policies.js"
 import * as validate from "./internal/validate.js"
 
 /**
@@ -71,6 +73,10 @@ export interface Task<out A, out E = never, out R = never> extends Pipeable {
    * @internal
    */
   readonly evaluate: ((signal: AbortSignal) => unknown) | undefined
+  /** Its hedging (see `Options.hedge`), `undefined` when it is not hedged. @internal */
+  readonly hedge: HedgePolicy | undefined
+  /** Its coalescing (see `Options.coalesce`), `undefined` when it is not coalesced. @internal */
+  readonly coalesce: CoalescePolicy | undefined
 }
 
 /**
@@ -175,6 +181,41 @@ export interface Options<E, A = any> {
    * finite number ≥ 0 keeps the estimate. Default: none.
    */
   readonly actualCost?: ((value: A) => number) | undefined
+  /**
+   * Whether running it twice does no harm (a read, or a write the provider
+   * dedupes by its idempotency key, see {@link idempotencyKey}). Only an
+   * idempotent task may be hedged. Default: `false`.
+   */
+  readonly idempotent?: boolean | undefined
+  /**
+   * Hedging (needs `idempotent: true`): when an attempt has run for `after`
+   * — a duration, or a quantile of its group's successful-attempt latency
+   * such as `"p95"` (over the last 1,000 successes, once `minSamples`, default
+   * 20, are in) — a second attempt starts, with its own slot and signal; the
+   * first to succeed wins and the other is interrupted at once. `budget`
+   * (default `0.05`) bounds the extra attempts to that fraction of the
+   * attempts of its group (its name without one) in this scheduler. One
+   * hedge per task; it does not use up `retries`. See docs/hedging.md.
+   * Default: none.
+   */
+  readonly hedge?: {
+    readonly after: Duration.DurationInput | `p${number}`
+    readonly budget?: number | undefined
+    readonly minSamples?: number | undefined
+  } | undefined
+  /**
+   * Coalescing: tasks with the same key in flight at once in this scheduler
+   * (across its runs) run once and share the result — a failure too, but
+   * only with the tasks already waiting. `true` keys it by its name; a
+   * function is called once, when the task is made. Default: none.
+   */
+  readonly coalesce?: string | true | (() => string) | undefined
+  /**
+   * With `coalesce`: a success is also served to tasks of the same key that
+   * come within `ttl` after it (failures never are). For read-only tools.
+   * Default: none.
+   */
+  readonly cache?: { readonly ttl: Duration.DurationInput } | undefined
 }
 
 /**
@@ -192,6 +233,9 @@ export const defaultSchedule: Schedule.Schedule<Duration.Duration, unknown> = Sc
 
 const TaskProto = {
   [TypeId]: { _A: (_: never) => _, _E: (_: never) => _, _R: (_: never) => _ },
+  // a task's own only when it uses them (see `makeAt`)
+  hedge: undefined,
+  coalesce: undefined,
   pipe() {
     return pipeArguments(this, arguments)
   },
@@ -244,7 +288,11 @@ export const optionKeys: ReadonlySet<string> = new Set([
   "overloaded",
   "maxRetryAfter",
   "cost",
-  "actualCost"
+  "actualCost",
+  "idempotent",
+  "hedge",
+  "coalesce",
+  "cache"
 ])
 
 const noOptions: Options<never> = {}
@@ -297,6 +345,12 @@ export const makeAt = <A, E, R>(
   task.overload = overload
   task.schedule = o.schedule ?? defaultSchedule
   task.evaluate = evaluate
+  // own properties only when set (the prototype's `undefined` otherwise): two more fields on every task would grow
+  // its out-of-object property store, an allocation per task
+  if (o.hedge !== undefined || o.idempotent !== undefined) task.hedge = hedgePolicy(where, o.idempotent, o.hedge, name as string, group)
+  if (o.coalesce !== undefined || o.cache !== undefined) {
+    task.coalesce = coalescePolicy(where, o.coalesce, o.cache, () => name as string)
+  }
   return task
 }
 
@@ -394,3 +448,39 @@ export const fromPromise = <A>(
  * @category guards
  */
 export const isTask = (u: unknown): u is Task<unknown, unknown, unknown> => Predicate.hasProperty(u, TypeId)
+
+/**
+ * The idempotency key of the task whose attempt the current fiber runs (or
+ * was forked from): the same for every attempt of the task and for its
+ * hedge, different for every task of every run (`"<uuid>:<index>:<name>"`).
+ * Hand it to a provider that dedupes by key (an `Idempotency-Key` header) so
+ * that a retry or a hedge of a write that did happen is not done twice.
+ * `undefined` outside a task.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Task } from "toolfan"
+ *
+ * const charge = Effect.gen(function* () {
+ *   const key = yield* Task.idempotencyKey
+ *   return { charged: true, key } // e.g. sent as the Idempotency-Key header
+ * })
+ * const task = Task.make("charge", charge, { retries: 2 })
+ * ```
+ *
+ * @since 0.5.0
+ * @category idempotency
+ */
+export const idempotencyKey: Effect.Effect<string | undefined> = currentKey
+
+/**
+ * The idempotency key (see {@link idempotencyKey}) of the task whose running
+ * attempt was given `signal` (a promise task's), or `undefined` if none is
+ * running with it. Only a function that declares its signal parameter gets
+ * one.
+ *
+ * @since 0.5.0
+ * @category idempotency
+ */
+export const idempotencyKeyOf = (signal: AbortSignal): string | undefined => keyOfSignal(signal)

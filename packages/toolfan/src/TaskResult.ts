@@ -30,6 +30,18 @@ interface Common<A, E> {
   readonly durationMs: number
   /** Milliseconds spent queued for a slot, summed over attempts. */
   readonly waitMs: number
+  /**
+   * Set when a hedge ran for it (see `Task.Options.hedge`): `"won"` if the
+   * hedge gave the result, `"lost"` if the first attempt did (or neither
+   * succeeded). `undefined` otherwise. @since 0.5.0
+   */
+  readonly hedge?: "won" | "lost" | undefined
+  /**
+   * `true` when it did not run but got the result of an identical task in
+   * flight or cached (see `Task.Options.coalesce`); then `attempts` is 0 and
+   * `durationMs` the time it waited for that result. @since 0.5.0
+   */
+  readonly coalesced?: boolean | undefined
 }
 
 /**
@@ -81,7 +93,10 @@ class TaskResultImpl<A, E> {
     readonly error: TaskError<E> | undefined,
     readonly attempts: number,
     readonly durationMs: number,
-    readonly waitMs: number
+    readonly waitMs: number,
+    // set for every result (a class shape the same for all): undefined and false unless hedged or coalesced
+    readonly hedge: "won" | "lost" | undefined = undefined,
+    readonly coalesced: boolean = false
   ) {}
   get result(): Either.Either<A, TaskError<E>> {
     return this.ok ? Either.right(this.value as A) : Either.left(this.error as TaskError<E>)
@@ -99,7 +114,9 @@ class TaskResultImpl<A, E> {
       ...(this.ok ? { value: toJSONSafe(this.value) } : { error: errorJSON(this.error!) }),
       attempts: this.attempts,
       durationMs: this.durationMs,
-      waitMs: this.waitMs
+      waitMs: this.waitMs,
+      ...(this.hedge === undefined ? {} : { hedge: this.hedge }),
+      ...(this.coalesced ? { coalesced: true } : {})
     }
   }
 }
@@ -144,6 +161,33 @@ export const fail = <E>(
   error: TaskError<E>,
   stats: { readonly attempts: number; readonly durationMs: number; readonly waitMs: number }
 ): Failure<never, E> => new TaskResultImpl<never, E>(name, false, undefined, error, stats.attempts, stats.durationMs, stats.waitMs) as any
+
+/**
+ * A copy of a result with other stats (a hedged task's result from its two
+ * attempts, a coalesced task's from the one that ran). @internal
+ */
+export const annotate = <A, E>(
+  result: TaskResult<A, E>,
+  stats: {
+    readonly name: string
+    readonly attempts: number
+    readonly durationMs: number
+    readonly waitMs: number
+    readonly hedge: "won" | "lost" | undefined
+    readonly coalesced: boolean
+  }
+): TaskResult<A, E> =>
+  new TaskResultImpl<A, E>(
+    stats.name,
+    result.ok,
+    result.value,
+    result.error,
+    stats.attempts,
+    stats.durationMs,
+    stats.waitMs,
+    stats.hedge,
+    stats.coalesced
+  ) as any
 
 /**
  * Whether `u` is a {@link TaskResult}.

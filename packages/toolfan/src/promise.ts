@@ -34,6 +34,7 @@ import type * as Progress from "./Progress.js"
 import * as CoreTask from "./Task.js"
 import type { TaskError } from "./TaskError.js"
 import type { TaskResult } from "./TaskResult.js"
+import { type SharingOptions, withCoalesceKey } from "./internal/sharing.js"
 
 export type {
   /**
@@ -78,6 +79,19 @@ export {
   Overload
 }
 
+export type { SharingOptions } from "./internal/sharing.js"
+
+/**
+ * The idempotency key of the task whose running attempt was given `signal`:
+ * the same for its retries and its hedge, different for every task of every
+ * run. Pass it to a provider that dedupes by key (an `Idempotency-Key`
+ * header); `undefined` when no attempt runs with that signal.
+ *
+ * @since 0.5.0
+ * @category idempotency
+ */
+export const idempotencyKey = (signal: AbortSignal): string | undefined => CoreTask.idempotencyKeyOf(signal)
+
 /** The options of a Promise API `Task`: the core's, with `args` and `backoff` (a `schedule` is refused before). */
 const taskOptionKeys: ReadonlySet<string> = new Set(["args", "backoff", ...CoreTask.optionKeys])
 
@@ -101,7 +115,7 @@ const coreOptions = <O extends TaskOptions<ReadonlyArray<unknown>>>(where: strin
  * @since 0.1.0
  * @category models
  */
-export interface TaskOptions<Args extends ReadonlyArray<unknown>> {
+export interface TaskOptions<Args extends ReadonlyArray<unknown>> extends SharingOptions<Args> {
   /** Arguments for `fn`; it is called as `fn(...args, signal)`. Required when `fn` takes arguments. */
   readonly args?: Args | undefined
   /** Time limit of each attempt in milliseconds (positive; `Infinity` = none). Default: none. */
@@ -198,7 +212,9 @@ export class Task<F extends (...args: any) => unknown = (...args: any) => unknow
       const evaluate = call.length > args.length
         ? args.length === 0 ? call as (signal: AbortSignal) => PromiseLike<ValueOf<F>> | ValueOf<F> : (signal: AbortSignal) => call(...args, signal)
         : args.length === 0 ? call as () => PromiseLike<ValueOf<F>> | ValueOf<F> : () => call(...args)
-      CoreTask.makeAt("Task", name, undefined, o, evaluate, taskOptionKeys, this)
+      // a key made from the arguments only for `coalesce: true` or a function (no call on the hot path otherwise)
+      const core = o?.coalesce === undefined || typeof o.coalesce === "string" ? o : withCoalesceKey(name, o, args)
+      CoreTask.makeAt("Task", name, undefined, core, evaluate, taskOptionKeys, this)
     } catch (error) {
       throw jsError(error)
     }

@@ -25,7 +25,9 @@ export const outcomeColors: Record<Outcome, string> = {
   timedOut: "#d97706",
   interrupted: "#7c3aed",
   unavailable: "#0891b2",
-  defect: "#9f1239"
+  defect: "#9f1239",
+  hedgeLost: "#64748b",
+  coalesced: "#2563eb"
 }
 
 /** Escapes text for XML (and HTML) content and attribute values; drops characters XML 1.0 forbids. */

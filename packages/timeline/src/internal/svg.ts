@@ -87,6 +87,10 @@ const marker = (outcome: Outcome, cx: number, cy: number): string => {
     case "defect": // a warning triangle
       return `${disc}<path d="M${p(0, -5)} L${p(5, 4)} L${p(-5, 4)} Z" ${stroke}/>` +
         `<path d="M${p(0, -1.5)} L${p(0, 1)} M${p(0, 2.8)} L${p(0, 2.9)}" ${stroke}/>`
+    case "hedgeLost": // a slash: cut because the other attempt won
+      return `${disc}<path d="M${p(-3.5, 3.5)} L${p(3.5, -3.5)}" ${stroke}/>`
+    case "coalesced": // ≡: served another task's result
+      return `${disc}<path d="M${p(-3.5, -2.5)} L${p(3.5, -2.5)} M${p(-3.5, 0)} L${p(3.5, 0)} M${p(-3.5, 2.5)} L${p(3.5, 2.5)}" ${stroke}/>`
   }
 }
 

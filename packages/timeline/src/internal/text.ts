@@ -38,7 +38,9 @@ export const glyphs = {
     timedOut: "⊘",
     interrupted: "↯",
     unavailable: "⊗",
-    defect: "!"
+    defect: "!",
+    hedgeLost: "⤫",
+    coalesced: "≡"
   } satisfies Record<Outcome, string>
 } as const
 
@@ -49,7 +51,9 @@ export const labels: Record<Outcome, string> = {
   timedOut: "timed out",
   interrupted: "interrupted",
   unavailable: "unavailable",
-  defect: "defect"
+  defect: "defect",
+  hedgeLost: "cut (hedge lost)",
+  coalesced: "coalesced"
 }
 
 const colors: Record<Outcome, Color> = {
@@ -58,7 +62,9 @@ const colors: Record<Outcome, Color> = {
   timedOut: "yellow",
   interrupted: "magenta",
   unavailable: "cyan",
-  defect: "red"
+  defect: "red",
+  hedgeLost: "magenta",
+  coalesced: "cyan"
 }
 
 /** Columns between two labels of the time axis. */

@@ -29,6 +29,15 @@ export const attempt = (job: Job): Effect.Effect<unknown, unknown> => {
     ? task.effect as Effect.Effect<unknown, unknown>
     : promiseEffect(evaluate, job)
   if (!job.run.traced) return effect
+  const attributes: Record<string, unknown> = {
+    [Spans.attributes.taskName]: task.name,
+    [Spans.attributes.group]: task.group ?? "none",
+    [Spans.attributes.attempt]: job.attempts,
+    [Spans.attributes.queueWaitMs]: job.lastWaitMs,
+    [Spans.attributes.runId]: job.run.id,
+    [Spans.attributes.taskIndex]: job.index
+  }
+  if (job.hedge !== undefined && job.hedge.primary !== job) attributes[Spans.attributes.hedge] = true
   return Effect.withSpan(
     Effect.onExit(effect, (exit) => Effect.annotateCurrentSpan(Spans.attributes.outcome, spanOutcome(job, exit))),
     task.name,
@@ -36,14 +45,7 @@ export const attempt = (job: Job): Effect.Effect<unknown, unknown> => {
       kind: "internal",
       // a stack trace per span would cost ~10–30 µs and point into toolfan, not the task
       captureStackTrace: false,
-      attributes: {
-        [Spans.attributes.taskName]: task.name,
-        [Spans.attributes.group]: task.group ?? "none",
-        [Spans.attributes.attempt]: job.attempts,
-        [Spans.attributes.queueWaitMs]: job.lastWaitMs,
-        [Spans.attributes.runId]: job.run.id,
-        [Spans.attributes.taskIndex]: job.index
-      }
+      attributes
     }
   )
 }
@@ -146,14 +148,14 @@ const noServices = Context.empty()
 // a stack trace per span would cost ~10–30 µs and point into toolfan, not the task
 const spanOptions: Tracer.SpanOptions = { captureStackTrace: false }
 
-const startSpan = (job: Job, trace: Trace): Tracer.Span => {
+const startSpan = (job: Job, trace: Trace, agoMs = 0): Tracer.Span => {
   const task = job.task
   const span = trace.tracer.span(
     task.name,
     trace.parent,
     noServices,
     trace.links,
-    trace.timing ? trace.clock.unsafeCurrentTimeNanos() : BigInt(0),
+    trace.timing ? trace.clock.unsafeCurrentTimeNanos() - BigInt(agoMs * 1_000_000) : BigInt(0),
     "internal",
     spanOptions
   )
@@ -164,8 +166,23 @@ const startSpan = (job: Job, trace: Trace): Tracer.Span => {
   span.attribute(Spans.attributes.queueWaitMs, job.lastWaitMs)
   span.attribute(Spans.attributes.runId, job.run.id)
   span.attribute(Spans.attributes.taskIndex, job.index)
+  if (job.hedge !== undefined && job.hedge.primary !== job) span.attribute(Spans.attributes.hedge, true)
   job.span = span
   return span
+}
+
+/**
+ * The span of a coalesced task (one that did not run), from when it began to
+ * wait (`waitedMs` ago) to now, naming the task whose result it got
+ * (`"<run id>:<index>"`). @internal
+ */
+export const coalescedSpan = (job: Job, from: string, waitedMs: number): void => {
+  const trace = job.run.trace!
+  const span = startSpan(job, trace, waitedMs)
+  job.span = undefined
+  span.attribute(Spans.attributes.coalescedWith, from)
+  span.attribute(Spans.attributes.outcome, "coalesced" satisfies Spans.Outcome)
+  span.end(trace.timing ? trace.clock.unsafeCurrentTimeNanos() : BigInt(0), Exit.void)
 }
 
 /** Ends a direct attempt's span with its outcome. */
@@ -243,6 +260,7 @@ const spanOutcome = (job: Job, exit: Exit.Exit<unknown, unknown>): Spans.Outcome
   if (Exit.isSuccess(exit)) return "ok"
   if (job.timedOut) return "timedOut"
   if (job.revoked !== undefined) return "unavailable"
+  if (job.hedge !== undefined && job.hedge.loser === job) return "hedgeLost"
   if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
   return Cause.isFailure(exit.cause) ? "failed" : "defect"
 }

@@ -53,6 +53,12 @@
  * A Running job lending its slot (`lends > 0`) holds none; taking it back
  * (`reclaim` set) it waits in its admission and `ready` like a Waiting job,
  * staying Running.
+ *
+ * A hedge (hedge.ts) is a second job of a hedged task, through the same
+ * states, but not in its run's `jobs`; a primary that settles before its
+ * hedge has ended stays Done in `jobs`, its result held, until it has. A
+ * coalesced task waiting for an identical one (coalesce.ts) stays New until
+ * that one settles, or is queued in its place.
  */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
@@ -71,6 +77,8 @@ import { TaskDefect, type TaskError, TaskFailed } from "../TaskError.js"
 import * as TaskResult from "../TaskResult.js"
 import { type Admission, type Host, unlimited } from "./admission.js"
 import { attempt, classify, correctCost, Direct, timeoutReason } from "./attempt.js"
+import { Flights } from "./coalesce.js"
+import { Hedges } from "./hedge.js"
 import { outcomeTags } from "./observe.js"
 import { dropReclaim, endLend, endReclaim, lend, type LendHost, reclaimed } from "./lend.js"
 import { BucketQueue, remove } from "./queue.js"
@@ -97,6 +105,9 @@ export class Pool implements Host, RunHost, LendHost {
   readonly timer: Timer
   /** Groups told to wait by an overloaded attempt. */
   readonly pauses: Pauses
+  /** Hedged tasks' second attempts (hedge.ts) and coalesced tasks' flights (coalesce.ts). */
+  readonly hedges = new Hedges(this)
+  readonly flights = new Flights(this)
   /** Done when the last open run is over (waited for by `whenIdle` and `shutdown`). */
   private idle: Deferred.Deferred<void> | undefined = undefined
   /** `max` + `maxQueued`: a new job finding this many jobs running or waiting is refused (`Infinity`: no bound). */
@@ -155,7 +166,10 @@ export class Pool implements Host, RunHost, LendHost {
     run.cancelled = reason
     if (run.deadline !== undefined) this.timer.cancel(run.deadline)
     for (const job of run.jobs) {
-      if (job === undefined || job.state === State.Done) continue
+      if (job === undefined) continue
+      // its hedge is not in its run's jobs (a primary that settled first waits for it, Done)
+      if (job.hedge !== undefined) this.hedges.cancel(job, reason)
+      if (job.state === State.Done) continue
       if (job.state !== State.Running) this.cutWaiting(job, reason)
       // a spent budget stops what has not started; what runs goes on
       else if (reason !== "budget") this.interrupt(job)
@@ -172,6 +186,7 @@ export class Pool implements Host, RunHost, LendHost {
     let cleared = 0
     for (const run of this.runs) {
       for (const job of run.jobs) {
+        if (job !== undefined && job.hedge !== undefined) this.hedges.cancel(job, "cleared")
         if (job === undefined || job.state === State.Done || job.state === State.Running) continue
         this.cutWaiting(job, "cleared")
         cleared++
@@ -182,7 +197,7 @@ export class Pool implements Host, RunHost, LendHost {
   }
 
   /** Settles a job that is not running as `TaskInterrupted`, out of line or out of the timer. */
-  private cutWaiting(job: Job, reason: Reason): void {
+  cutWaiting(job: Job, reason: Reason): void {
     if (job.state === State.Waiting || job.state === State.Ready) {
       // the wait it was cut in counts too
       job.waitMs += this.timer.now() - job.queuedAt
@@ -236,6 +251,9 @@ export class Pool implements Host, RunHost, LendHost {
     this.pending++
     job.admission.enter(job)
   }
+
+  /** RunHost: a coalesced task runs, or waits for an identical one. */
+  readonly join = (job: Job, now?: number): void => this.flights.join(job, now)
 
   /** Host: its group admits it. */
   admitted(job: Job): void {
@@ -358,7 +376,9 @@ export class Pool implements Host, RunHost, LendHost {
     Metrics.inFlight.unsafeUpdate(1, job.tags.group)
     const timeout = job.task.timeoutMs
     if (timeout !== Number.POSITIVE_INFINITY) job.entry = this.timer.lane(now, timeout, this.timedOut, job)
-    if (run.progress !== undefined) run.progress.started(job)
+    if (job.task.hedge !== undefined) this.hedges.began(job, now)
+    // a hedge is not its run's to report (the run knows only the task)
+    if (run.progress !== undefined && (job.hedge === undefined || job.hedge.primary === job)) run.progress.started(job)
   }
 
   private readonly deadlinePassed = (run: Run): void => this.cancel(run, "deadline")
@@ -408,7 +428,7 @@ export class Pool implements Host, RunHost, LendHost {
    * Cuts a running attempt: aborts its signal and interrupts its worker (or,
    * for a direct promise attempt, settles it as interrupted in a microtask).
    */
-  private interrupt(job: Job): void {
+  interrupt(job: Job): void {
     // an attempt being cut does not need its lent slot back: a nested run waiting for it returns now
     dropReclaim(this, job)
     if (job.cut) return
@@ -440,6 +460,7 @@ export class Pool implements Host, RunHost, LendHost {
       this.timer.cancel(job.entry)
       job.entry = undefined
     }
+    if (job.hedge !== undefined) this.hedges.ended(job)
     job.worker = undefined
     const controller = job.controller
     if (controller !== undefined) {
@@ -491,7 +512,8 @@ export class Pool implements Host, RunHost, LendHost {
     const [error, retryable, waitMs] = classify(job, cause)
     if (waitMs !== undefined) this.pauses.overloaded(job, waitMs)
     else if (this.pauses.any) this.pauses.resumed(job)
-    if (!retryable || attempts > retries || run.cancelled !== undefined) {
+    // a hedge never retries (its task's primary keeps its retries)
+    if (!retryable || attempts > retries || run.cancelled !== undefined || (job.hedge !== undefined && job.hedge.primary !== job)) {
       this.settle(job, error)
       return Effect.void
     }
@@ -555,6 +577,19 @@ export class Pool implements Host, RunHost, LendHost {
   }
 
   private record(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
+    // a hedged task's result waits for both its attempts (hedge.ts)
+    if (job.hedge !== undefined && this.hedges.settled(job, result, this.timer.now())) return
+    this.finish(job, result)
+  }
+
+  /** HedgeHost: records a task's result, and shares a coalesced one with its flight (coalesce.ts). */
+  finish(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
+    if (job.flight !== undefined) this.flights.settled(job, result)
+    this.deliver(job, result)
+  }
+
+  /** FlightHost: gives a job its result. */
+  deliver(job: Job, result: TaskResult.TaskResult<unknown, unknown>): void {
     // its group's probe after a pause (see pause.ts), however it ended
     if (this.pauses.any) this.pauses.resumed(job)
     const tags = outcomeTags(job.tags, result.ok ? "ok" : result.error._tag)

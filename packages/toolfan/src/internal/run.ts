@@ -26,6 +26,8 @@ import type * as Task from "../Task.js"
 import { type TaskError, TaskInterrupted } from "../TaskError.js"
 import type * as TaskResult from "../TaskResult.js"
 import type { Admission, Hold } from "./admission.js"
+import type { Flight } from "./coalesce.js"
+import type { Hedge } from "./hedge.js"
 import { InContext } from "./context.js"
 import { type GroupTags, tagsOf, type Trace, traceOf } from "./observe.js"
 import { Progress } from "./progress.js"
@@ -85,6 +87,10 @@ export class Job {
   reclaim: (() => void) | undefined = undefined
   /** Whether it held a place in its group when it lent its slot (a rate limit's turn holds none). */
   lentPlace = false
+  /** Its hedge (both jobs of a hedged task, once one has begun; see hedge.ts). */
+  hedge: Hedge | undefined = undefined
+  /** The flight it leads or follows (a coalesced task; see coalesce.ts). */
+  flight: Flight | undefined = undefined
   /** Its task's priority; `Infinity` while it takes its lent slot back. */
   priority: number
   readonly tags: GroupTags
@@ -122,6 +128,8 @@ export class Worker {
 export interface RunHost {
   admission(group: string | undefined): Admission
   enqueue(job: Job, now?: number): void
+  /** Queues a coalesced task (`task.coalesce`): it runs, or waits for an identical one (coalesce.ts). */
+  join(job: Job, now?: number): void
   /** A reading of the pool's monotonic clock, in ms. */
   now(): number
   /** Gives a job its failed result. */
@@ -251,6 +259,9 @@ export class Run {
     this.progress = options.onProgress === undefined ? undefined : new Progress(options.onProgress)
   }
 
+  /** The random part of its tasks' idempotency keys, made when first asked for (see keys.ts). */
+  idempotencyBase: string | undefined = undefined
+
   /** Whether its attempts run in spans. */
   get traced(): boolean {
     return this.trace !== undefined
@@ -271,7 +282,7 @@ export class Run {
     const job = new Job(this, index, task, this.host.admission(task.group))
     this.jobs.push(job)
     if (this.cancelled !== undefined) this.host.settle(job, interrupted(job, this.cancelled))
-    else if (!held) this.host.enqueue(job, now)
+    else if (!held) task.coalesce === undefined ? this.host.enqueue(job, now) : this.host.join(job, now)
     return index
   }
 
@@ -286,7 +297,8 @@ export class Run {
     const job = this.jobs[index]
     if (job === undefined || job.state !== State.New || this.cancelled !== undefined) return
     if (task !== undefined) job.task = task
-    this.host.enqueue(job)
+    if (job.task.coalesce === undefined) this.host.enqueue(job)
+    else this.host.join(job)
   }
 
   /** Settles a held task without running it (a plan task whose dependency failed). */
