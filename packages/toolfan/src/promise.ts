@@ -22,8 +22,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { callBase, callStream, callTools, runOptions } from "./internal/promiseRun.js"
-import { backoffSchedule, disposeByClosing, jsError, jsErrors, promiseEffect } from "./internal/promise.js"
+import { callBase, callStream, callTools, coreOptions, runOptions } from "./internal/promiseRun.js"
+import { disposeByClosing, jsError, jsErrors, promiseEffect } from "./internal/promise.js"
 import * as validate from "./internal/validate.js"
 import * as CoreBatcher from "./Batcher.js"
 import type { BatcherImpl } from "./internal/batcher.js"
@@ -94,20 +94,6 @@ export const idempotencyKey = (signal: AbortSignal): string | undefined => CoreT
 
 /** The options of a Promise API `Task`: the core's, with `args` and `backoff` (a `schedule` is refused before). */
 const taskOptionKeys: ReadonlySet<string> = new Set(["args", "backoff", ...CoreTask.optionKeys])
-
-/**
- * A task's options as the core takes them: a `schedule` is refused (the
- * Promise API takes `backoff`, a function), and a `backoff` becomes one.
- * The options themselves when there is none (no copy on the hot path).
- */
-const coreOptions = <O extends TaskOptions<ReadonlyArray<unknown>>>(where: string, name: unknown, o: O): O => {
-  if ("schedule" in o) {
-    const expected = "left out (the Promise API takes `backoff`, a function of the attempt and the error)"
-    validate.invalid(where, "options.schedule", expected, (o as { schedule?: unknown }).schedule, "type")
-  }
-  if (o.backoff === undefined) return o
-  return { ...o, schedule: backoffSchedule(name, validate.func(where, "backoff", o.backoff)) }
-}
 
 /**
  * Options of a {@link Task}.

@@ -11,6 +11,7 @@ import * as Scheduler from "../Scheduler.js"
 import * as Task from "../Task.js"
 import { decoder, type Tool } from "./calls.js"
 import { describe } from "./describe.js"
+import { backoffSchedule } from "./promise.js"
 import type { RunOptions } from "./run.js"
 import * as validate from "./validate.js"
 
@@ -95,3 +96,21 @@ export const callTools = (
 
 /** The task refused calls are named after. @internal */
 export const callBase: Task.Any = Task.makeAt("scheduler.runCalls", "call", Effect.void, undefined)
+
+/**
+ * A task's options as the core takes them: a `schedule` is refused (the
+ * Promise API takes `backoff`, a function), and a `backoff` becomes one.
+ * The options themselves when there is none (no copy on the hot path). @internal
+ */
+export const coreOptions = <O extends { readonly backoff?: ((attempt: number, error: unknown) => number) | undefined }>(
+  where: string,
+  name: unknown,
+  o: O
+): O => {
+  if ("schedule" in o) {
+    const expected = "left out (the Promise API takes `backoff`, a function of the attempt and the error)"
+    validate.invalid(where, "options.schedule", expected, (o as { schedule?: unknown }).schedule, "type")
+  }
+  if (o.backoff === undefined) return o
+  return { ...o, schedule: backoffSchedule(name, validate.func(where, "backoff", o.backoff)) }
+}
