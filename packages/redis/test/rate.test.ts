@@ -104,6 +104,7 @@ describe.skipIf(!available)("RedisLimit.rate", () => {
       const admin = yield* Effect.acquireRelease(Effect.sync(() => new Redis(server.port, "127.0.0.1")), (c) => Effect.sync(() => c.disconnect()))
       for (let i = 0; i < 40 && (yield* Effect.promise(() => admin.exists(pauseKey))) === 0; i++) yield* Effect.sleep(5)
       expect(yield* Effect.promise(() => admin.exists(pauseKey))).toBe(1)
+      yield* Effect.sleep(25) // b asks Redis at most every 20 ms
       // a shorter wait does not shorten it
       const short = Task.make("short", Effect.fail(new Overload.Overloaded({ retryAfterMs: 20 })), { group: "llm" })
       yield* b.run([short]).pipe(Effect.timeout("1 second"), Effect.ignore)
