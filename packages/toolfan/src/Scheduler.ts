@@ -341,11 +341,11 @@ const makeService = (pool: internal.Pool, adaptives: Readonly<Record<string, Ada
     return job !== undefined && job.run.host === pool && job.controller?.signal === signal ? job : undefined
   }
   internals.set(service, {
-    run: (tasks, options) => runs.execute(pool, tasks, options, parentOf(options.signal)) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>,
-    stream: (tasks, options) => streamOn(pool, tasks, options, parentOf(options.signal)) as Stream.Stream<TaskResult.TaskResult<unknown, unknown>>,
+    run: (tasks, options) => runs.execute(pool, tasks, options, parentOf(options.parent ?? options.signal)) as Effect.Effect<Array<TaskResult.TaskResult<unknown, unknown>>>,
+    stream: (tasks, options) => streamOn(pool, tasks, options, parentOf(options.parent ?? options.signal)) as Stream.Stream<TaskResult.TaskResult<unknown, unknown>>,
     runPlan: (nodes, options) =>
-      runPlanOn(pool, nodes, options, parentOf(options.signal)) as Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>,
-    runCalls: (stream, tools, base, options) => calls.execute(pool, stream, tools, base, options, parentOf(options.signal))
+      runPlanOn(pool, nodes, options, parentOf(options.parent ?? options.signal)) as Effect.Effect<Record<string, TaskResult.TaskResult<unknown, unknown>>>,
+    runCalls: (stream, tools, base, options) => calls.execute(pool, stream, tools, base, options, parentOf(options.parent ?? options.signal))
   })
   return service
 }

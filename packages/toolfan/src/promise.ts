@@ -256,6 +256,15 @@ export interface RunOptions {
    */
   readonly signal?: AbortSignal | undefined
   /**
+   * The signal of the task this run is nested in, when the run's `signal` is
+   * another one: code that gets the task's signal by another way than its
+   * own argument (e.g. from an `AsyncLocalStorage`, as an adapter that runs
+   * an agent inside a tool does) and a cancellation signal of its own. The
+   * run borrows that task's slot and is cut with it, and `signal` still
+   * cancels it. Default: `signal`.
+   */
+  readonly parent?: AbortSignal | undefined
+  /**
    * The most cost the run's attempts may take, in the tasks' `cost` (e.g.
    * estimated tokens; retries count again). Once spent, what has not started
    * is reported as `TaskInterrupted` with reason `"budget"`; running tasks go

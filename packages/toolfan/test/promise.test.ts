@@ -184,6 +184,52 @@ describe("toolfan/promise", () => {
     await scheduler.close()
   })
 
+  describe("runs nested through `parent`", () => {
+    // a run started inside a task, given the task's signal as `parent` and a cancellation signal of its own (as an
+    // adapter that finds the task's signal in an AsyncLocalStorage does)
+    const outerWith = (scheduler: Scheduler, inner: (parent: AbortSignal) => Promise<unknown>) =>
+      scheduler.run([new Task("outer", (signal: AbortSignal) => inner(signal))])
+
+    it("run() - borrows the task's slot: two nested tasks on a cap of 1 finish (they would wait for ever otherwise)", async () => {
+      const scheduler = new Scheduler({ maxConcurrency: 1 })
+      const own = new AbortController()
+      const [outer] = await outerWith(scheduler, (parent) =>
+        scheduler.run(["a", "b"].map((n) => new Task(n, async () => (await sleep(2), n))), { signal: own.signal, parent }))
+      expect(outer.ok).toBe(true)
+      expect((outer.value as ReadonlyArray<{ value?: unknown }>).map((r) => r.value)).toEqual(["a", "b"])
+      await scheduler.close()
+    })
+
+    it("run() - its own signal still cancels it; the task's abort cuts it too", async () => {
+      const scheduler = new Scheduler({ maxConcurrency: 1 })
+      const own = new AbortController()
+      const [cancelled] = await outerWith(scheduler, async (parent) => {
+        const run = scheduler.run([new Task("slow", (s: AbortSignal) => sleep(10_000, s))], { signal: own.signal, parent })
+        await sleep(5)
+        own.abort()
+        return (await run)[0].error?._tag
+      })
+      expect(cancelled.value).toBe("TaskInterrupted")
+      let inner: Promise<string | undefined> | undefined
+      const [timedOut] = await scheduler.run([
+        new Task("outer", (parent: AbortSignal) => {
+          const run = scheduler.run([new Task("slow", (s: AbortSignal) => sleep(10_000, s))], { signal: new AbortController().signal, parent })
+          inner = run.then(([r]) => r.error?._tag)
+          return run
+        }, { timeout: 20 })
+      ])
+      expect(timedOut.error?._tag).toBe("TaskTimedOut")
+      expect(await inner).toBe("TaskInterrupted")
+      await scheduler.close()
+    })
+
+    it("run() - refuses a parent that is not an AbortSignal, naming it", async () => {
+      const scheduler = new Scheduler()
+      expect(() => scheduler.run([], { parent: "x" as never })).toThrow("scheduler.run: parent must be an AbortSignal (a task's), got \"x\" (string)")
+      await scheduler.close()
+    })
+  })
+
   describe("bad options", () => {
     it("throw a RangeError or TypeError naming the option and the value", () => {
       expect(() => new Scheduler({ maxConcurrency: 0 })).toThrow(RangeError)

@@ -1,4 +1,5 @@
 import type { FunctionTool, RunContext, Tool } from "@openai/agents"
+import { AsyncLocalStorage } from "node:async_hooks"
 import { InvalidOption, isInvalidOption } from "toolfan/InvalidOption"
 import { Scheduler, Task, type TaskError, type TaskOptions } from "toolfan/promise"
 
@@ -159,6 +160,9 @@ const failureOutput = (
   throw error
 }
 
+/** The toolfan signal of the wrapped call whose attempt runs here, in this async context. */
+const running = new AsyncLocalStorage<AbortSignal>()
+
 /** One function tool whose invocation runs as a task on the scheduler. @internal */
 export const wrapTool = <T extends FunctionTool<any, any, any>>(tool: T, policy: Policy, options: Options): T => {
   const { scheduler, errorFunction } = options
@@ -166,9 +170,13 @@ export const wrapTool = <T extends FunctionTool<any, any, any>>(tool: T, policy:
   const run = policy.deadline === undefined || policy.deadline === Infinity ? {} : { deadline: policy.deadline }
   const invoke = tool.invoke
   const wrapped: FunctionTool<any, any, any>["invoke"] = async (runContext, input, details) => {
-    const attempt = (signal: AbortSignal) => invoke(runContext, input, withSignal(details, signal))
+    const attempt = (signal: AbortSignal) => running.run(signal, () => invoke(runContext, input, withSignal(details, signal)))
     const parent = details?.signal
-    const [result] = await scheduler.run([new Task(tool.name, attempt, task)], parent === undefined ? run : { ...run, signal: parent })
+    // inside an attempt of another wrapped call (an agent used as a tool runs its own calls there): nested in it, so
+    // that it borrows that call's slot instead of waiting for one that call holds
+    const outer = running.getStore()
+    const options = parent === undefined ? run : { ...run, signal: parent }
+    const [result] = await scheduler.run([new Task(tool.name, attempt, task)], outer === undefined ? options : { ...options, parent: outer })
     if (result.ok) return result.value
     // the SDK cancelled the call (the run was aborted, or a sibling call failed): its reason, as the SDK's own tools do
     if (parent?.aborted === true && result.error._tag === "TaskInterrupted") throw parent.reason

@@ -15,7 +15,7 @@ import { backoffSchedule } from "./promise.js"
 import type { RunOptions } from "./run.js"
 import * as validate from "./validate.js"
 
-const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "budget", "onProgress"])
+const runOptionKeys: ReadonlySet<string> = new Set(["deadline", "signal", "parent", "budget", "onProgress"])
 
 /** A Promise API run's options (`deadline` in ms, `signal`, ...), checked, as the core takes them. @internal */
 export const runOptions = (where: string, options: unknown): RunOptions => {
@@ -23,7 +23,12 @@ export const runOptions = (where: string, options: unknown): RunOptions => {
   validate.knownKeys(where, o as Record<string, unknown>, runOptionKeys)
   const checked = Scheduler.checkRunOptions(where, { deadline: o.deadline, budget: o.budget, onProgress: o.onProgress })
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) validate.invalid(where, "signal", "an AbortSignal", o.signal, "type")
-  return { ...checked, signal: o.signal as AbortSignal | undefined }
+  const parent = (o as { readonly parent?: unknown }).parent
+  if (parent === undefined) return { ...checked, signal: o.signal as AbortSignal | undefined }
+  if (!(parent instanceof AbortSignal)) return validate.invalid(where, "parent", "an AbortSignal (a task's)", parent, "type")
+  // cut when its parent attempt is, as a run given the attempt's signal is
+  const signal = o.signal === undefined || o.signal === parent ? parent : AbortSignal.any([o.signal as AbortSignal, parent])
+  return { ...checked, signal, parent }
 }
 
 /**

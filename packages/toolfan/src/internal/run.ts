@@ -206,6 +206,8 @@ export interface RunOptions {
   readonly onResult?: ((result: TaskResult.TaskResult<unknown, unknown>, index: number, run: Run) => void) | undefined
   /** Aborting it cancels the run (Promise API). */
   readonly signal?: AbortSignal | undefined
+  /** The signal of the attempt the run is nested in, when that is not `signal` (Promise API; see `parentOf`). */
+  readonly parent?: AbortSignal | undefined
   /** The most cost its attempts may take (see `Task.cost`); default: no limit. */
   readonly budget?: number | undefined
   /** Whether the run keeps its results (default); a stream hands each one out and keeps none. */
