@@ -50,7 +50,7 @@ export const reasons = [
   "InvalidArguments"
 ] as const
 
-/** A call of a tool plan that was not run. See `ToolPlan.CallRefused`. @internal */
+/** A call of a tool plan that was not run: public as `ToolPlan.CallRefused` (not tagged internal: `stripInternal` would drop the declaration that type refers to). */
 export class CallRefused extends Schema.TaggedError<CallRefused>("toolfan/CallRefused")("CallRefused", {
   call: Schema.String,
   reason: Schema.Literal(...reasons),
