@@ -33,6 +33,9 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
       const a = yield* Scheduler.make({ groups: { search: limit(key) } })
       const b = yield* Scheduler.make({ groups: { search: limit(key) } })
       yield* b.run([rec.task("warm", 0)]) // b connected, its scripts loaded: it would start the next task at once
+      // its idle lease's linger (5 ms) is over: its next task asks Redis (a lease still held would be handed over
+      // until the pause's message arrives, tested below)
+      yield* Effect.sleep(20)
       const refused = Task.make("refused", Effect.fail(new Overload.Overloaded({ retryAfterMs: 300 })), { group: "search" })
       const t0 = performance.now()
       const [r] = yield* a.run([refused])
@@ -106,7 +109,7 @@ describe.skipIf(!available)("RedisLimit.concurrency pauses", () => {
       const t0 = performance.now()
       other.overloaded!(300, 0)
       yield* recorded(key)
-      yield* Effect.sleep(20) // the message reaches `one`
+      yield* Effect.sleep(100) // the message reaches `one` (a loaded machine may take tens of ms); the pause lasts 300
       held.release() // without the pause: idle, and the next request here would take it over at once
       yield* one.acquire(noRevoke, 1)
       expect(performance.now() - t0).toBeGreaterThanOrEqual(280)

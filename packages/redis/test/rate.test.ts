@@ -19,8 +19,8 @@ const timed = (count: number) => {
   return { starts, tasks }
 }
 
-/** How far (ms) a start measured in the test may be from where Redis placed it. */
-const jitter = 10
+/** How far (ms) a start measured in the test may be from where Redis placed it (timers fire late on a loaded machine: 10 ms was exceeded with the suite on 3 workers). */
+const jitter = 50
 
 /** The most starts that fall within any span of `ms` (a sliding window). */
 const busiest = (starts: ReadonlyArray<number>, ms: number): number => {
