@@ -4,11 +4,10 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import * as Metric from "effect/Metric"
 import { Metrics, Scheduler, Spans, Task } from "../src/index.js"
 import * as P from "../src/promise.js"
-import { runFor, thrown } from "./utils.js"
+import { recordingTracer, runFor, thrown } from "./utils.js"
 
 const withScheduler = (options?: Scheduler.Options) => Effect.provide(Scheduler.layer(options))
 
@@ -224,16 +223,7 @@ describe("hedging", () => {
 
   it.effect("hedge - spans: the hedge's span is marked, the loser ends as hedgeLost", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const native = Effect.runSync(Effect.tracer)
-      const tracer = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
-          spans.push(span)
-          return span
-        },
-        context: (f) => f()
-      })
+      const { spans, tracer } = recordingTracer()
       const { effect } = calls([1000, 50])
       yield* runFor(150, Effect.withTracer(Scheduler.run([Task.make("search", effect, hedged)]), tracer))
       const attempts = spans.filter((s) => s.attributes.get(Spans.attributes.taskName) === "search")

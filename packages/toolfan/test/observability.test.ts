@@ -8,21 +8,7 @@ import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import { Batcher, Metrics, Scheduler, Task } from "../src/index.js"
-
-/** A tracer that keeps every span it makes (Effect's native spans), like an in-memory exporter. */
-const recordingTracer = () => {
-  const spans: Array<Tracer.Span> = []
-  const native = Effect.runSync(Effect.tracer)
-  const tracer = Tracer.make({
-    span: (...args) => {
-      const span = native.span(...args)
-      spans.push(span)
-      return span
-    },
-    context: native.context
-  })
-  return { spans, tracer }
-}
+import { recordingTracer } from "./utils.js"
 
 const attr = (span: Tracer.Span, key: string) => span.attributes.get(key)
 

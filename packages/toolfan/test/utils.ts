@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import { InvalidOption } from "../src/index.js"
 
 /** Calls `f`, expecting it to throw an `InvalidOption`, and returns it. */
@@ -68,3 +69,18 @@ export const runFor = <A, E, R>(ms: number, effect: Effect.Effect<A, E, R>): Eff
 /** Moves the TestClock forward in `steps` steps of `ms` each (lets chained timers register). */
 export const advance = (ms: number, steps = 1): Effect.Effect<void> =>
   Effect.forEach(Array.from({ length: steps }), () => TestClock.adjust(ms), { discard: true })
+
+/** A tracer that keeps every span it makes (Effect's native spans), like an in-memory exporter. */
+export const recordingTracer = () => {
+  const spans: Array<Tracer.Span> = []
+  const native = Effect.runSync(Effect.tracer)
+  const tracer = Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: native.context
+  })
+  return { spans, tracer }
+}
