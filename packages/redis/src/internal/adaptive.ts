@@ -7,20 +7,21 @@
  * # Why it works this way
  *
  * - **One value, in Redis**: the cap is a hash (`c`: the cap, fractional
- *   between whole steps; `g`: how many times it went down; `top`: the cap it
+ *   between whole steps; `g`: its last decrease, by Redis's time; `top`: the cap it
  *   last went down from, until passed again) under
  *   the limit's hash tag. The acquire script enforces its floor (never more
  *   than `max`) instead of `max`, so a change made by one process holds for
  *   every process at its next request, without a message.
  * - **Decrease** (DECREASE): an overloaded attempt (`Limiter.overloaded`)
- *   halves the cap, down to `min`, once per *generation*: the hash counts
- *   its decreases (`g`), every process keeps the count it last heard and
- *   when, and an attempt counts only if it started after its process heard
- *   of the last decrease (else it was sent under the old cap) and if no
- *   process lowered the cap since (the script compares the counts). So the
+ *   halves the cap, down to `min`, once per decrease: the hash names the
+ *   last one (`g`, Redis's time of it), every process keeps the name it
+ *   last heard and when, and an attempt counts only if it started after its
+ *   process heard of the last decrease (else it was sent under the old cap)
+ *   and if no process lowered the cap since (the script compares the
+ *   names; a forgotten cap has none, and takes any). So the
  *   cap goes down again as soon as an attempt sent under the lower cap is
  *   refused — one latency later, not one renewal later. The script publishes
- *   `c<cap>:<count>` and keeps the cap it lowered from (`top`).
+ *   `c<cap>:<name>` and keeps the cap it lowered from (`top`).
  * - **Increase** (GROW): each lease a task lets go of counts as a completed
  *   attempt and adds `1 / cap`: about one per round of `cap` attempts, up to
  *   `max`; 64 times slower within 1 of `top`, the cap last refused, as in
@@ -36,7 +37,7 @@
  *   call sent before that is stale, and ignored).
  * - **Handoffs**: lowering the cap stops nothing running, and a handoff never
  *   adds a lease; but one would keep a lease over the new cap in use. So a
- *   process that lowers the cap or hears `c<cap>:<count>` stops its handoffs as if
+ *   process that lowers the cap or hears `c<cap>:<name>` stops its handoffs as if
  *   others waited (idle leases released at once, released leases go back),
  *   and the acquire and renew answers say "no handoffs" while Redis holds
  *   more leases than the cap. Worst case: a process that missed the message
@@ -96,20 +97,24 @@ local function extend(key, ttl)
 end
 `
 
-// KEYS: the cap, the channel. ARGV: min, initial, max, the generation the caller knows, lease time. Halves the cap,
-// down to min, unless it went down since the caller last heard (the hash's generation `g` moved on). Returns whether
-// it went down, the cap (a string: Lua numbers would be cut) and the generation.
+// KEYS: the cap, the channel. ARGV: min, initial, max, the decrease the caller last heard of ('' if none), lease
+// time. Halves the cap, down to min, unless it went down since the caller last heard: the hash's `g` (the last
+// decrease, named by Redis's time in µs, so that a cap forgotten and lowered again never repeats a name) is another
+// one. A hash without `g` (never lowered, or forgotten) takes any caller's. Returns whether it went down, the cap (a
+// string: Lua numbers would be cut) and the last decrease's name.
 const DECREASE = `${EXTEND}
 local c = math.min(tonumber(ARGV[3]), tonumber(redis.call('HGET', KEYS[1], 'c') or ARGV[2]))
-local g = tonumber(redis.call('HGET', KEYS[1], 'g') or '0')
+local g = redis.call('HGET', KEYS[1], 'g') or ''
 local lowered = math.max(tonumber(ARGV[1]), c * 0.5)
-if g ~= tonumber(ARGV[4]) or lowered >= c then
+if (g ~= '' and g ~= ARGV[4]) or lowered >= c then
   return {0, tostring(c), g}
 end
-redis.call('HSET', KEYS[1], 'c', tostring(lowered), 'g', g + 1, 'top', tostring(c))
+local t = redis.call('TIME')
+local name = t[1] .. string.format('%06d', tonumber(t[2]))
+redis.call('HSET', KEYS[1], 'c', tostring(lowered), 'g', name, 'top', tostring(c))
 extend(KEYS[1], tonumber(ARGV[5]))
-redis.call('PUBLISH', KEYS[2], 'c' .. tostring(lowered) .. ':' .. (g + 1))
-return {1, tostring(lowered), g + 1}
+redis.call('PUBLISH', KEYS[2], 'c' .. tostring(lowered) .. ':' .. name)
+return {1, tostring(lowered), name}
 `
 
 // KEYS: the cap, the channel. ARGV: completed attempts, initial, max, lease time. Adds 1/cap per attempt, up to max;
@@ -141,7 +146,7 @@ return tostring(c)
 
 /** @internal */
 export interface CapCommands {
-  toolfanDecrease(cap: string, channel: string, min: number, initial: number, max: number, generation: number, ttl: number): Promise<[number, string, number]>
+  toolfanDecrease(cap: string, channel: string, min: number, initial: number, max: number, lastDecrease: string, ttl: number): Promise<[number, string, string]>
   toolfanGrow(cap: string, channel: string, n: number, initial: number, max: number, ttl: number): Promise<string>
 }
 
@@ -169,8 +174,8 @@ export class SharedCap {
   private sending = false
   /** Until when (`performance.now()`) the cap is known to be at `max`: completed attempts are not sent meanwhile. */
   private fullUntil = 0
-  /** Redis's count of decreases as last heard here, and when (`performance.now()`): see `overloaded`. */
-  private generation = 0
+  /** The last decrease heard of here (Redis's name of it, `""`: none), and when (`performance.now()`): see `overloaded`. */
+  private lastDecrease = ""
   private heardAt = Number.NEGATIVE_INFINITY
   private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
 
@@ -199,21 +204,21 @@ export class SharedCap {
 
   /**
    * The cap went down (a process's message, this one's own decrease included, or an answer): completed attempts
-   * count again, and attempts started before now were sent under the old cap. `generation` is Redis's count of
-   * decreases (`NaN` if unknown): hearing of one already known changes nothing.
+   * count again, and attempts started before now were sent under the old cap. `decrease` names it (Redis's time of
+   * it; `undefined` if unknown): hearing again of the one last heard of changes nothing.
    */
-  heardLowered(generation: number): void {
+  heardLowered(decrease: string | undefined): void {
     this.fullUntil = 0
     this.lowerings++
-    if (generation <= this.generation) return
-    if (generation > this.generation) this.generation = generation
+    if (decrease !== undefined && decrease === this.lastDecrease) return
+    if (decrease !== undefined) this.lastDecrease = decrease
     this.heardAt = performance.now()
   }
 
   /**
    * An attempt that started `attemptMs` ago failed as overloaded: halve the cap — unless the attempt was sent before
    * this process heard of the last decrease (under the old cap), or another process lowered it since this one last
-   * heard (Redis compares the generations). A failed call is logged. Never throws.
+   * heard (Redis compares the names of the last decrease). A failed call is logged. Never throws.
    */
   overloaded(attemptMs: number): void {
     if (performance.now() - attemptMs <= this.heardAt) return
@@ -221,13 +226,15 @@ export class SharedCap {
     this.lowerings++
     const o = this.o
     const { initial, min } = o.adaptive
-    const generation = this.generation
+    const lastDecrease = this.lastDecrease
     const call = Effect.tryPromise(() =>
-      this.ready().then(() => this.redis.toolfanDecrease(o.cap, o.channel, min, initial, o.max, generation, o.leaseMs))
+      this.ready().then(() => this.redis.toolfanDecrease(o.cap, o.channel, min, initial, o.max, lastDecrease, o.leaseMs))
     )
     const done = Effect.matchCauseEffect(call, {
       onSuccess: ([down, cap, g]) => {
-        this.heardLowered(Number(g))
+        // a stale answer names the decrease this process missed (or none: the cap was forgotten)
+        if (down === 1 || g !== "") this.heardLowered(g)
+        else this.lastDecrease = ""
         return down === 1 ? this.heard(Number(cap), undefined) : Effect.void
       },
       onFailure: (cause) => Effect.logWarning(`toolfan: ${o.description} could not lower its shared cap`, cause)

@@ -276,13 +276,13 @@ class Leases {
 
   /**
    * "1": a lease was released (or the adaptive cap grew); "w" and a scheduler: that scheduler started waiting, "c", a cap,
-   * ":" and Redis's count of decreases: the adaptive cap went down (either way, no more handoffs here until an answer says otherwise).
+   * ":" and the decrease's name: the adaptive cap went down (either way, no more handoffs here until an answer says otherwise).
    */
   private listen(subscriber: Client): void {
     subscriber.redis.on("message", (_channel: string, message: string) => {
       if (message === "1") this.waiters.released()
       else if (message.startsWith("p")) this.paused(Number(message.slice(1)))
-      else if (message.startsWith("c")) this.lowered(Number(message.split(":")[1]))
+      else if (message.startsWith("c")) this.lowered(message.split(":")[1])
       else if (message !== `w${this.prefix}`) this.handoff.heard(true)
     })
     // no offline queue: subscribe whenever the connection is (again) ready; after a reconnect, releases may have
@@ -294,9 +294,9 @@ class Leases {
   }
 
   /** The adaptive cap went down (the message; this process's own decreases too): no handoffs for now (see adaptive.ts). */
-  private lowered(generation: number): void {
+  private lowered(decrease: string | undefined): void {
     this.handoff.heard(true)
-    this.shared?.heardLowered(generation)
+    this.shared?.heardLowered(decrease)
   }
 
   /** Asks Redis for a new lease, until granted, or until a lease of this scheduler is handed over meanwhile. */
