@@ -110,15 +110,6 @@ const withExecute = <T extends object>(tool: T, execute: Execute): T => {
   return copy
 }
 
-/** toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect. */
-const jsErrors = <A>(f: () => A): A => {
-  try {
-    return f()
-  } catch (error) {
-    if (!InvalidOption.isInvalidOption(error)) throw error
-    throw new (error.kind === "type" ? TypeError : RangeError)(error.message, { cause: error })
-  }
-}
 
 /**
  * Wraps a `tools` record (as passed to `generateText` / `streamText`) so that
@@ -166,7 +157,7 @@ const jsErrors = <A>(f: () => A): A => {
  * @category constructors
  */
 export const withToolfan = <TOOLS extends ToolSet>(tools: TOOLS, options: WithToolfanOptions<NoInfer<TOOLS>>): TOOLS =>
-  jsErrors(() => {
+  validate.jsErrors(() => {
     const { policyOf, scheduler } = check(tools, options)
     const wrapped: Record<string, unknown> = {}
     for (const [name, tool] of Object.entries(tools)) {

@@ -28,6 +28,21 @@ const step = (
   abortSignal?: AbortSignal | undefined
 ) => generateText({ model, tools, prompt: "go", stopWhen: isStepCount(2), ...(abortSignal ? { abortSignal } : {}) })
 
+
+/** A streaming tool that yields 50% then (10 ms later) 100%, recording its starts and how many run at once. */
+const progressTool = (recorder: Recorder) =>
+  tool({
+    inputSchema: z.object({ id: z.string() }),
+    async *execute({ id }) {
+      recorder.started.push(id)
+      recorder.maxInFlight = Math.max(recorder.maxInFlight, ++recorder.inFlight)
+      yield `${id}: 50%`
+      await sleep(10)
+      yield `${id}: 100%`
+      recorder.inFlight--
+    }
+  })
+
 describe("withToolfan", () => {
   describe("caps", () => {
     it("4 tool calls of one step with a cap of 4 - all 4 run at once", async () => {
@@ -283,17 +298,7 @@ describe("withToolfan", () => {
       const recorder = new Recorder()
       const { model, prompts } = modelCalling([["progress", { id: "p1" }], ["progress", { id: "p2" }]])
       const tools = withToolfan({
-        progress: tool({
-          inputSchema: z.object({ id: z.string() }),
-          async *execute({ id }) {
-            recorder.started.push(id)
-            recorder.maxInFlight = Math.max(recorder.maxInFlight, ++recorder.inFlight)
-            yield `${id}: 50%`
-            await sleep(10)
-            yield `${id}: 100%`
-            recorder.inFlight--
-          }
-        })
+        progress: progressTool(recorder)
       }, { scheduler: schedulerOf({ maxConcurrency: 1 }) })
       await step(model, tools)
       // the slot is held while the generator runs: the second call starts after the first one's end
@@ -305,17 +310,7 @@ describe("withToolfan", () => {
   describe("streamText", () => {
     it("tool calls run under the cap; a streaming tool's values arrive as preliminary results, then its output", async () => {
       const recorder = new Recorder()
-      const progress = tool({
-        inputSchema: z.object({ id: z.string() }),
-        async *execute({ id }) {
-          recorder.started.push(id)
-          recorder.maxInFlight = Math.max(recorder.maxInFlight, ++recorder.inFlight)
-          yield `${id}: 50%`
-          await sleep(10)
-          yield `${id}: 100%`
-          recorder.inFlight--
-        }
-      })
+      const progress = progressTool(recorder)
       const result = streamText({
         model: streamingModelCalling([["progress", { id: "p1" }], ["progress", { id: "p2" }]]),
         tools: withToolfan({ progress }, { scheduler: schedulerOf({ maxConcurrency: 1 }) }),

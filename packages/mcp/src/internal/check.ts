@@ -3,13 +3,11 @@
  * Promise API throws, with a message naming where, the parameter and the
  * value: `mcpTask: tool must be a non-empty string, got 5 (number)`.
  */
-import { showValue } from "toolfan/shared"
+import { validate } from "toolfan/shared"
 
 /** Throws a `TypeError` (wrong type) or `RangeError` (right type, unusable value). */
-export const invalid = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range" = "type"): never => {
-  const Ctor = kind === "type" ? TypeError : RangeError
-  throw new Ctor(`${where}: ${option} must be ${expected}, got ${showValue(value)}`)
-}
+export const invalid = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range" = "type"): never =>
+  validate.invalidJs(where, option, expected, value, kind)
 
 /** Whether `u` is a plain object (not null, not an array). */
 export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>

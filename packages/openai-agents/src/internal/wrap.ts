@@ -1,6 +1,7 @@
 import type { FunctionTool, RunContext, Tool } from "@openai/agents"
 import { AsyncLocalStorage } from "node:async_hooks"
-import { InvalidOption, isInvalidOption } from "toolfan/InvalidOption"
+import { isInvalidOption } from "toolfan/InvalidOption"
+import { validate } from "toolfan/shared"
 import { Scheduler, Task, type TaskError, type TaskOptions } from "toolfan/promise"
 
 /** The details of a tool call (`@openai/agents` does not export their type). @internal */
@@ -30,11 +31,9 @@ const where = "withToolfan"
 
 const optionKeys: ReadonlySet<string> = new Set(["scheduler", "defaults", "policies", "errorFunction"])
 
-/** An `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect (the Promise API's convention). */
-const invalid = (option: string, expected: string, value: unknown, kind: "type" | "range"): never => {
-  const error = new InvalidOption({ where, option, expected, value, kind })
-  throw new (kind === "type" ? TypeError : RangeError)(error.message, { cause: error })
-}
+/** An invalid option, thrown as the `TypeError`/`RangeError` JavaScript callers expect (the Promise API's convention). */
+const invalid = (option: string, expected: string, value: unknown, kind: "type" | "range"): never =>
+  validate.invalidJs(where, option, expected, value, kind)
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)

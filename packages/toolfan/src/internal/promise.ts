@@ -2,24 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
-import { isInvalidOption } from "../InvalidOption.js"
 import { describe } from "./describe.js"
-
-/** toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect (anything else as it is). @internal */
-export const jsError = (error: unknown): unknown => {
-  if (!isInvalidOption(error)) return error
-  const Ctor = error.kind === "type" ? TypeError : RangeError
-  return new Ctor(error.message, { cause: error })
-}
-
-/** Rethrows toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect. @internal */
-export const jsErrors = <A>(f: () => A): A => {
-  try {
-    return f()
-  } catch (error) {
-    throw jsError(error)
-  }
-}
 
 /**
  * Calls `evaluate` and reports its value to `succeed`, or its rejection or

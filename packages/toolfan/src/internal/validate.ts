@@ -1,5 +1,5 @@
 import * as Duration from "effect/Duration"
-import { InvalidOption } from "../InvalidOption.js"
+import { InvalidOption, isInvalidOption } from "../InvalidOption.js"
 
 const unitPattern = /^(-?\d+(?:\.\d+)?)\s+(nanos?|micros?|millis?|seconds?|minutes?|hours?|days?|weeks?)$/
 
@@ -152,3 +152,26 @@ const editDistance = (a: string, b: string): number => {
 }
 
 export const invalid = fail
+
+/**
+ * toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect (anything else as it is): the
+ * Promise API's convention, and its sibling packages' (vercel-ai, openai-agents, mcp).
+ */
+export const jsError = (error: unknown): unknown => {
+  if (!isInvalidOption(error)) return error
+  const Ctor = error.kind === "type" ? TypeError : RangeError
+  return new Ctor(error.message, { cause: error })
+}
+
+/** Runs `f`, rethrowing toolfan's `InvalidOption` as the `TypeError`/`RangeError` JavaScript callers expect. */
+export const jsErrors = <A>(f: () => A): A => {
+  try {
+    return f()
+  } catch (error) {
+    throw jsError(error)
+  }
+}
+
+/** Throws the `TypeError`/`RangeError` of an invalid option (`where: option must be expected, got value`). */
+export const invalidJs = (where: string, option: string, expected: string, value: unknown, kind: "type" | "range" = "type"): never =>
+  jsErrors(() => fail(where, option, expected, value, kind))
